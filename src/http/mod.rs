@@ -1,0 +1,86 @@
+//! HTTP: the router, shared state, middleware and handlers. Handlers parse input at the
+//! edge into the engine's types and never open the index writer or talk SQL themselves.
+
+pub mod error;
+pub mod kb;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use self::error::ApiError;
+use crate::kb::KnowledgeBase;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+/// A request taking longer is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The knowledge base engine.
+    pub kb: Arc<KnowledgeBase>,
+}
+
+/// Builds the application router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/api/v1/search", get(kb::search))
+        .route("/api/v1/articles/{*slug}", get(kb::article))
+        .route("/api/v1/categories", get(kb::categories))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found);
+    api.with_state(state).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+            .layer(CompressionLayer::new())
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                REQUEST_TIMEOUT,
+            )),
+    )
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    if state.kb.is_ready() {
+        Ok(Json(serde_json::json!({"status": "ready"})))
+    } else {
+        Err(ApiError::Unavailable(
+            "the search index is still being built".into(),
+        ))
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}

@@ -1,0 +1,391 @@
+//! The tantivy index: schema, analyzers, and the on-disk generations that make a full
+//! rebuild atomic.
+//!
+//! Layout of the index folder:
+//!
+//! ```text
+//! index/
+//!   CURRENT            name of the live generation (replaced by rename, so always whole)
+//!   gen-<nanos>/       one complete tantivy index + manifest.json
+//! ```
+//!
+//! A rebuild writes a new `gen-*` folder beside the live one and only then points
+//! `CURRENT` at it, so a crash or error mid-build leaves the old index serving.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+
+use super::article::Article;
+
+/// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Name of the stemming analyzer used by the searchable text fields.
+pub const EN: &str = "hc_en";
+/// Name of the non-stemming analyzer of the vocabulary field (typo and prefix expansion).
+pub const RAW: &str = "hc_raw";
+
+/// Tokens longer than this are dropped (hashes, base64 blobs).
+const MAX_TOKEN_LEN: usize = 40;
+
+/// The stemming analyzer: words, lowercased, accents folded, English stems.
+pub fn en_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// The vocabulary analyzer: like [`en_analyzer`] without stemming.
+pub fn raw_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Handles to every field of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Article slug (raw, stored): identity and lookup.
+    pub slug: Field,
+    /// Source path below the articles folder (raw, stored).
+    pub rel_path: Field,
+    /// Title (stemmed, positions, stored).
+    pub title: Field,
+    /// Heading texts (stemmed, positions).
+    pub headings: Field,
+    /// Tags as text (stemmed).
+    pub tags_text: Field,
+    /// Summary (stemmed, positions, stored).
+    pub summary: Field,
+    /// Body text (stemmed, positions).
+    pub body: Field,
+    /// Every word unstemmed: the dictionary typo and prefix expansion read.
+    pub vocab: Field,
+    /// The article's own category (raw, stored).
+    pub category: Field,
+    /// The category and all its ancestors (raw, fast): filters and facet counts.
+    pub category_path: Field,
+    /// Tags (raw, stored, fast): filters and facet counts.
+    pub tag: Field,
+    /// Lowercased title (fast): the order of the article list.
+    pub title_sort: Field,
+    /// Last update, unix seconds (stored, fast).
+    pub updated: Field,
+    /// Sanitized HTML (stored only).
+    pub html: Field,
+    /// Headings as JSON (stored only).
+    pub headings_json: Field,
+    /// Sections as JSON (stored only): best-section and snippet selection.
+    pub sections_json: Field,
+}
+
+/// Builds the schema and its field handles.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str, positions: bool| {
+        let record = if positions {
+            IndexRecordOption::WithFreqsAndPositions
+        } else {
+            IndexRecordOption::WithFreqs
+        };
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(record),
+        )
+    };
+    let fast_string = || STRING | tantivy::schema::FAST;
+    let fields = Fields {
+        slug: b.add_text_field("slug", STRING | STORED),
+        rel_path: b.add_text_field("rel_path", STRING | STORED),
+        title: b.add_text_field("title", text(EN, true) | STORED),
+        headings: b.add_text_field("headings", text(EN, true)),
+        tags_text: b.add_text_field("tags_text", text(EN, true)),
+        summary: b.add_text_field("summary", text(EN, true) | STORED),
+        body: b.add_text_field("body", text(EN, true)),
+        vocab: b.add_text_field("vocab", text(RAW, false)),
+        category: b.add_text_field("category", STRING | STORED),
+        category_path: b.add_text_field("category_path", fast_string()),
+        tag: b.add_text_field("tag", fast_string() | STORED),
+        title_sort: b.add_text_field("title_sort", fast_string()),
+        updated: b.add_i64_field("updated", NumericOptions::default().set_stored().set_fast()),
+        html: b.add_text_field("html", STORED),
+        headings_json: b.add_text_field("headings_json", STORED),
+        sections_json: b.add_text_field("sections_json", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// Registers the analyzers on an index (they are not persisted by tantivy).
+pub fn register_analyzers(index: &Index) {
+    index.tokenizers().register(EN, en_analyzer());
+    index.tokenizers().register(RAW, raw_analyzer());
+}
+
+/// The tantivy document for an article. Drafts must not be passed here.
+pub fn document(f: &Fields, a: &Article) -> TantivyDocument {
+    let body = a.body_text();
+    let headings = a.headings_text();
+    let tags_joined = a
+        .tags
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let summary = a.summary.clone().unwrap_or_default();
+    let vocab = format!(
+        "{}\n{}\n{}\n{}\n{}",
+        a.title, headings, tags_joined, summary, body
+    );
+    let mut d = doc!(
+        f.slug => a.slug.as_str(),
+        f.rel_path => a.rel_path.as_str(),
+        f.title => a.title.as_str(),
+        f.headings => headings,
+        f.tags_text => tags_joined,
+        f.body => body,
+        f.vocab => vocab,
+        f.category => a.category.as_str(),
+        f.title_sort => a.title.to_lowercase(),
+        f.updated => a.updated,
+        f.html => a.html.as_str(),
+        f.headings_json => serde_json::to_string(&a.headings).unwrap_or_default(),
+        f.sections_json => serde_json::to_string(&a.sections).unwrap_or_default(),
+    );
+    if let Some(s) = &a.summary {
+        d.add_text(f.summary, s);
+    }
+    for c in a.category.with_ancestors() {
+        d.add_text(f.category_path, c);
+    }
+    for t in &a.tags {
+        d.add_text(f.tag, t.as_str());
+    }
+    d
+}
+
+/// What a generation was built from, written beside the tantivy files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    /// [`SCHEMA_VERSION`] at build time.
+    pub schema_version: u32,
+    /// [`super::loader::LoadedArticles::fingerprint`] of the articles indexed.
+    pub fingerprint: String,
+    /// Published articles in the index.
+    pub articles: usize,
+    /// Build time, unix seconds.
+    pub built_at: i64,
+}
+
+/// An open index with its reader: one reader for the index's life, a searcher per request.
+pub struct OpenIndex {
+    /// The tantivy index.
+    pub index: Index,
+    /// Its reader.
+    pub reader: IndexReader,
+    /// Field handles.
+    pub fields: Fields,
+    /// The generation folder on disk (`None` for an in-memory fallback).
+    pub dir: Option<PathBuf>,
+    /// What it was built from.
+    pub manifest: Manifest,
+}
+
+/// Errors of the index store.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// tantivy failed.
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// File system failed.
+    #[error("index folder: {0}")]
+    Io(#[from] std::io::Error),
+    /// A manifest could not be read.
+    #[error("index manifest: {0}")]
+    Manifest(String),
+}
+
+const MANIFEST: &str = "manifest.json";
+const CURRENT: &str = "CURRENT";
+/// Memory for one index writer during a build; two threads share it.
+const WRITER_MEMORY: usize = 120_000_000;
+
+fn reader_for(index: &Index) -> Result<IndexReader, IndexError> {
+    Ok(index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .doc_store_cache_num_blocks(200)
+        .try_into()?)
+}
+
+/// Opens the live generation of `index_dir`, if there is a readable one.
+pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
+    let name = std::fs::read_to_string(index_dir.join(CURRENT))?;
+    let dir = index_dir.join(name.trim());
+    let manifest: Manifest = serde_json::from_slice(&std::fs::read(dir.join(MANIFEST))?)
+        .map_err(|e| IndexError::Manifest(e.to_string()))?;
+    let index = Index::open_in_dir(&dir)?;
+    let (_, fields) = schema();
+    register_analyzers(&index);
+    let reader = reader_for(&index)?;
+    // Touch every segment so that a truncated file fails here rather than on a search.
+    let searcher = reader.searcher();
+    for segment in searcher.segment_readers() {
+        segment.inverted_index(fields.vocab)?;
+        segment.fast_fields().str("category_path")?;
+    }
+    Ok(OpenIndex {
+        index,
+        reader,
+        fields,
+        dir: Some(dir),
+        manifest,
+    })
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Adds every published article to a fresh index and commits.
+fn fill(
+    index: &Index,
+    fields: &Fields,
+    articles: &[Article],
+    progress: &dyn Fn(usize),
+) -> Result<usize, IndexError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let mut writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY)?;
+    let mut count = 0;
+    for (i, a) in articles.iter().enumerate() {
+        if !a.draft {
+            writer.add_document(document(fields, a))?;
+            count += 1;
+        }
+        if i % 256 == 0 {
+            progress(i);
+        }
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    progress(articles.len());
+    Ok(count)
+}
+
+/// Builds a new generation from `articles` beside the live one and makes it current.
+/// On error the previous generation stays current and the partial folder is removed.
+pub fn build_generation(
+    index_dir: &Path,
+    articles: &[Article],
+    fingerprint: &str,
+    progress: &dyn Fn(usize),
+) -> Result<OpenIndex, IndexError> {
+    std::fs::create_dir_all(index_dir)?;
+    let name = format!("gen-{}", now_nanos());
+    let building = index_dir.join(format!("{name}.building"));
+    let result = (|| {
+        std::fs::create_dir_all(&building)?;
+        let (schema, fields) = schema();
+        let index = Index::create_in_dir(&building, schema)?;
+        register_analyzers(&index);
+        let count = fill(&index, &fields, articles, progress)?;
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            fingerprint: fingerprint.to_string(),
+            articles: count,
+            built_at: (now_nanos() / 1_000_000_000) as i64,
+        };
+        std::fs::write(
+            building.join(MANIFEST),
+            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+        )?;
+        drop(index);
+        Ok::<_, IndexError>(manifest)
+    })();
+    let manifest = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&building);
+            return Err(e);
+        }
+    };
+    let final_dir = index_dir.join(&name);
+    std::fs::rename(&building, &final_dir)?;
+    let tmp = index_dir.join(format!("{CURRENT}.tmp"));
+    std::fs::write(&tmp, format!("{name}\n"))?;
+    std::fs::rename(&tmp, index_dir.join(CURRENT))?;
+    let index = Index::open_in_dir(&final_dir)?;
+    register_analyzers(&index);
+    let reader = reader_for(&index)?;
+    let (_, fields) = schema();
+    Ok(OpenIndex {
+        index,
+        reader,
+        fields,
+        dir: Some(final_dir),
+        manifest,
+    })
+}
+
+/// Builds an index in memory: the fallback when the index folder cannot be written.
+pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex, IndexError> {
+    let (schema, fields) = schema();
+    let index = Index::create_in_ram(schema);
+    register_analyzers(&index);
+    let count = fill(&index, &fields, articles, &|_| {})?;
+    let reader = reader_for(&index)?;
+    Ok(OpenIndex {
+        index,
+        reader,
+        fields,
+        dir: None,
+        manifest: Manifest {
+            schema_version: SCHEMA_VERSION,
+            fingerprint: fingerprint.to_string(),
+            articles: count,
+            built_at: (now_nanos() / 1_000_000_000) as i64,
+        },
+    })
+}
+
+/// Removes generations other than `keep` (and leftovers of interrupted builds).
+/// Open readers keep their files: on Unix a deleted, mapped file stays readable.
+pub fn remove_old_generations(index_dir: &Path, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(index_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_gen = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("gen-"));
+        if is_gen && path != keep {
+            if let Err(e) = std::fs::remove_dir_all(&path) {
+                tracing::warn!(path = %path.display(), "cannot remove an old index generation: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Finds and parses the articles below the articles folder.
+//!
+//! Rules: every `*.md` is an article; hidden files and folders are skipped, and so is
+//! whatever `.gitignore`, `.ignore` or `.helpcenterignore` in the folder names
+//! (gitignore syntax). Folders starting with `_` are content. A file that fails to parse
+//! is reported and skipped; the rest load.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::UNIX_EPOCH;
+
+use serde::Serialize;
+
+use super::article::{parse_article, slug_for, split_front_matter, Article};
+use super::types::Slug;
+
+/// The name of the project's own ignore file in the articles folder.
+pub const IGNORE_FILE: &str = ".helpcenterignore";
+
+/// A problem with one file, for logs, the index status and `check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileError {
+    /// Path below the articles folder.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One markdown file as read from disk.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path below the articles folder, `/`-separated.
+    pub rel_path: String,
+    /// The file's text.
+    pub text: String,
+    /// Modification time, unix seconds.
+    pub mtime: i64,
+    /// blake3 of the bytes.
+    pub hash: [u8; 32],
+}
+
+/// Everything loaded from an articles folder.
+#[derive(Debug, Default)]
+pub struct LoadedArticles {
+    /// Parsed articles, drafts included, sorted by path.
+    pub articles: Vec<Article>,
+    /// Files that were skipped, with the reason.
+    pub errors: Vec<FileError>,
+    /// Content hashes by path, for deciding whether an index is current.
+    pub hashes: Vec<(String, [u8; 32])>,
+}
+
+impl LoadedArticles {
+    /// A fingerprint of every file's path and content: equal fingerprints mean an index
+    /// built from one set is current for the other.
+    pub fn fingerprint(&self) -> String {
+        fingerprint_of(&self.hashes)
+    }
+}
+
+/// Hashes a list of (path, content hash) pairs in path order.
+pub fn fingerprint_of(hashes: &[(String, [u8; 32])]) -> String {
+    let mut sorted: Vec<&(String, [u8; 32])> = hashes.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = blake3::Hasher::new();
+    for (path, hash) in sorted {
+        h.update(path.as_bytes());
+        h.update(&[0]);
+        h.update(hash);
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Lists the article files below `root` (relative paths, sorted), applying the ignore rules.
+pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
+    if !root.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("articles folder {} is missing", root.display()),
+        ));
+    }
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
+        .hidden(true)
+        .parents(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(false)
+        .require_git(false)
+        .ignore(true)
+        .follow_links(false)
+        .add_custom_ignore_filename(IGNORE_FILE);
+    let mut files = Vec::new();
+    for entry in builder.build() {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        if let Some(rel) = relative_path(root, path) {
+            files.push(rel);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `path` below `root` as a `/`-separated string.
+pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Vec<&str> = rel.iter().map(|p| p.to_str()).collect::<Option<_>>()?;
+    Some(parts.join("/"))
+}
+
+/// Reads one file below `root`.
+pub fn read_source(root: &Path, rel_path: &str) -> Result<SourceFile, FileError> {
+    let full: PathBuf = root.join(rel_path);
+    let bytes = std::fs::read(&full).map_err(|e| FileError {
+        path: rel_path.to_string(),
+        line: 1,
+        column: None,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let mtime = std::fs::metadata(&full)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..valid];
+        FileError {
+            path: rel_path.to_string(),
+            line: before.iter().filter(|b| **b == b'\n').count() + 1,
+            column: None,
+            message: "the file is not valid UTF-8".to_string(),
+        }
+    })?;
+    Ok(SourceFile {
+        rel_path: rel_path.to_string(),
+        text,
+        mtime,
+        hash,
+    })
+}
+
+/// Loads every article below `root`, in parallel on the machine's cores.
+pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
+    let files = list_article_files(root)?;
+    let mut out = LoadedArticles::default();
+    let mut sources = Vec::with_capacity(files.len());
+    for rel in &files {
+        match read_source(root, rel) {
+            Ok(src) => {
+                out.hashes.push((src.rel_path.clone(), src.hash));
+                sources.push(src);
+            }
+            Err(e) => out.errors.push(e),
+        }
+    }
+    // First pass: slugs from front matter, so that links resolve to overridden slugs.
+    let mut slugs: HashMap<String, Slug> = HashMap::with_capacity(sources.len());
+    for src in &sources {
+        if let Ok(split) = split_front_matter(&src.text) {
+            if let Ok(slug) = slug_for(&src.rel_path, &split.front) {
+                slugs.insert(src.rel_path.clone(), slug);
+            }
+        }
+    }
+    let results = parse_all(&sources, &slugs);
+    let mut seen: HashMap<Slug, String> = HashMap::new();
+    for (src, result) in sources.iter().zip(results) {
+        match result {
+            Ok(article) => {
+                if let Some(first) = seen.get(&article.slug) {
+                    out.errors.push(FileError {
+                        path: src.rel_path.clone(),
+                        line: 1,
+                        column: None,
+                        message: format!(
+                            "duplicate slug {:?}: {first} already uses it; this file is skipped",
+                            article.slug.as_str()
+                        ),
+                    });
+                    continue;
+                }
+                seen.insert(article.slug.clone(), src.rel_path.clone());
+                out.articles.push(article);
+            }
+            Err(e) => out.errors.push(FileError {
+                path: src.rel_path.clone(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            }),
+        }
+    }
+    for e in &out.errors {
+        tracing::warn!(path = %e.path, line = e.line, "article skipped: {}", e.message);
+    }
+    Ok(out)
+}
+
+fn parse_all(
+    sources: &[SourceFile],
+    slugs: &HashMap<String, Slug>,
+) -> Vec<Result<Article, super::article::ArticleError>> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Article, _>>> = (0..sources.len()).map(|_| None).collect();
+    let chunks: Vec<Vec<(usize, Result<Article, _>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(src) = sources.get(i) else { break };
+                        done.push((i, parse_article(&src.rel_path, &src.text, src.mtime, slugs)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for chunk in chunks {
+        for (i, r) in chunk {
+            results[i] = Some(r);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(super::article::ArticleError {
+                    line: 1,
+                    column: None,
+                    message: "internal error while parsing".into(),
+                })
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_and_ignored_files_are_skipped_but_underscore_folders_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".hidden")).unwrap();
+        std::fs::create_dir_all(root.join("includes")).unwrap();
+        std::fs::create_dir_all(root.join("_colon_hover")).unwrap();
+        std::fs::write(root.join(".hidden/a.md"), "# A").unwrap();
+        std::fs::write(root.join("includes/frag.md"), "fragment").unwrap();
+        std::fs::write(root.join("_colon_hover/index.md"), "# Hover").unwrap();
+        std::fs::write(root.join("b.md"), "# B").unwrap();
+        std::fs::write(root.join("notes.txt"), "x").unwrap();
+        std::fs::write(root.join(IGNORE_FILE), "includes/\n").unwrap();
+        let files = list_article_files(root).unwrap();
+        assert_eq!(files, vec!["_colon_hover/index.md", "b.md"]);
+    }
+
+    #[test]
+    fn broken_file_is_reported_and_the_rest_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.md"), "# Fine").unwrap();
+        std::fs::write(dir.path().join("bad.md"), "---\ntitle: [\n---\n").unwrap();
+        let loaded = load_articles(dir.path()).unwrap();
+        assert_eq!(loaded.articles.len(), 1);
+        assert_eq!(loaded.errors.len(), 1);
+        assert_eq!(loaded.errors[0].path, "bad.md");
+    }
+}

@@ -1,0 +1,1144 @@
+//! Ranked, typo-tolerant search over an [`OpenIndex`].
+//!
+//! Matching rules (what matches) and ranking rules (in which order) are separate
+//! [`SearchSettings`]:
+//!
+//! * Matching. Each query word matches its English stem exactly; words of
+//!   `typo.one_typo_from` to `typo.two_typos_from - 1` letters also match words one
+//!   edit away, longer words two edits; shorter words, numbers and protected words never
+//!   match a typo. The last word also matches as a prefix while the person is still typing.
+//!   Up to `tiered_max_words` significant words must all match; if nothing matches them
+//!   all, any word may match. Longer queries (a pasted ticket) match any word.
+//! * Ranking. For short queries: first the number of words matched exactly, then the
+//!   number matched with a typo, then BM25 with field boosts (title above headings above
+//!   tags and summary above body). So an exact match always outranks a typo match.
+//!   Longer queries rank by BM25 alone, with typo variants down-weighted.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use serde::Serialize;
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term,
+};
+
+use super::article::Section;
+use super::index::{en_analyzer, raw_analyzer, Fields, OpenIndex};
+use super::query::{parse_query, ParsedQuery};
+use super::types::{Category, Tag};
+
+/// Typo tolerance.
+#[derive(Debug, Clone, Serialize)]
+pub struct TypoSettings {
+    /// Off turns typo matching off entirely.
+    pub enabled: bool,
+    /// Words this long (in characters) match with one typo.
+    pub one_typo_from: usize,
+    /// Words this long match with two typos.
+    pub two_typos_from: usize,
+    /// Words (lowercase) that are never typo-corrected, such as product names.
+    pub protected: HashSet<String>,
+}
+
+/// Per-field BM25 weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldBoosts {
+    /// Title.
+    pub title: f32,
+    /// Headings.
+    pub headings: f32,
+    /// Tags.
+    pub tags: f32,
+    /// Summary.
+    pub summary: f32,
+    /// Body.
+    pub body: f32,
+}
+
+/// The documented matching and ranking settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchSettings {
+    /// Typo matching rules.
+    pub typo: TypoSettings,
+    /// The last word of the query also matches as a prefix.
+    pub prefix_last_word: bool,
+    /// At most this many dictionary words stand in for a prefix.
+    pub max_prefix_expansions: usize,
+    /// At most this many dictionary words stand in for a typo.
+    pub max_typo_expansions: usize,
+    /// Field weights.
+    pub boosts: FieldBoosts,
+    /// Weight of a typo variant against an exact match in BM25 (long queries).
+    pub typo_weight: f32,
+    /// Weight of a prefix completion against an exact word in BM25.
+    pub prefix_weight: f32,
+    /// Queries with up to this many significant words use tiered ranking and AND matching.
+    pub tiered_max_words: usize,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            typo: TypoSettings {
+                enabled: true,
+                one_typo_from: 5,
+                two_typos_from: 9,
+                protected: HashSet::new(),
+            },
+            prefix_last_word: true,
+            max_prefix_expansions: 12,
+            max_typo_expansions: 8,
+            boosts: FieldBoosts {
+                title: 4.0,
+                headings: 2.0,
+                tags: 1.5,
+                summary: 1.5,
+                body: 1.0,
+            },
+            typo_weight: 0.3,
+            prefix_weight: 0.6,
+            tiered_max_words: 6,
+        }
+    }
+}
+
+/// A search request, already validated at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// What the person typed.
+    pub q: String,
+    /// Only this category and its subcategories.
+    pub category: Option<Category>,
+    /// Every tag must be present.
+    pub tags: Vec<Tag>,
+    /// Page size.
+    pub limit: usize,
+    /// Page start.
+    pub offset: usize,
+}
+
+/// The heading section of an article that matched best.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SectionRef {
+    /// The heading text.
+    pub heading: String,
+    /// Its anchor in the article's HTML.
+    pub anchor: String,
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// Article slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Category path.
+    pub category: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Summary, if the article has one.
+    pub summary: Option<String>,
+    /// HTML-escaped passage with `<mark>`ed matches.
+    pub snippet: String,
+    /// Ranking score (higher is better; comparable within one response only).
+    pub score: f32,
+    /// Link to the article, at the best section's anchor.
+    pub url: String,
+    /// The best-matching section, when it is not the introduction.
+    pub section: Option<SectionRef>,
+}
+
+/// A facet value and how many matching articles have it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FacetCount {
+    /// The category path or tag.
+    pub value: String,
+    /// Matching articles.
+    pub count: u64,
+}
+
+/// Facet counts over the whole result set.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Facets {
+    /// Categories at every level (a parent counts its subcategories' articles).
+    pub category: Vec<FacetCount>,
+    /// Tags.
+    pub tags: Vec<FacetCount>,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    /// The query as given.
+    pub query: String,
+    /// Every matching article.
+    pub total: u64,
+    /// This page.
+    pub hits: Vec<Hit>,
+    /// Facets of the whole result set.
+    pub facets: Facets,
+    /// Time spent in the engine, in milliseconds.
+    pub took_ms: f64,
+}
+
+/// At most this many values per facet are returned (most frequent first).
+pub const MAX_FACET_VALUES: usize = 100;
+
+// Tier scores: large enough that the BM25 part of one word (a max over its stems,
+// bounded by field boosts times IDF) never bridges a tier.
+const TIER_EXACT: Score = 10_000.0;
+const TIER_TYPO: Score = 5_000.0;
+
+/// Words that carry no meaning alone: optional in matching, no tier in ranking.
+pub const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
+    "how", "i", "if", "in", "into", "is", "it", "my", "no", "not", "of", "on", "or", "so", "such",
+    "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "what", "when",
+    "where", "which", "why", "will", "with", "you", "your",
+];
+
+/// Errors of the search engine (never the user's fault; the edge validates input).
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// tantivy failed.
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+/// One analyzed query word and what stands in for it.
+#[derive(Debug, Clone)]
+struct WordTerms {
+    raw: String,
+    /// Exact stem first, then prefix completions' stems with their weight.
+    exact: Vec<(String, f32)>,
+    /// Stems of dictionary words within the typo distance.
+    typos: Vec<String>,
+    stop: bool,
+}
+
+/// Analyzers, built once per engine.
+pub struct Analyzers {
+    en: TextAnalyzer,
+    raw: TextAnalyzer,
+}
+
+impl Default for Analyzers {
+    fn default() -> Self {
+        Analyzers {
+            en: en_analyzer(),
+            raw: raw_analyzer(),
+        }
+    }
+}
+
+impl Clone for Analyzers {
+    fn clone(&self) -> Self {
+        Analyzers::default()
+    }
+}
+
+fn tokens(analyzer: &TextAnalyzer, text: &str) -> Vec<String> {
+    let mut a = analyzer.clone();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.text.clone());
+    }
+    out
+}
+
+fn stem(analyzer: &TextAnalyzer, raw_word: &str) -> String {
+    tokens(analyzer, raw_word)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| raw_word.to_string())
+}
+
+/// Runs a search.
+pub fn search(
+    idx: &OpenIndex,
+    settings: &SearchSettings,
+    analyzers: &Analyzers,
+    req: &SearchRequest,
+) -> Result<SearchResults, SearchError> {
+    let started = Instant::now();
+    let searcher = idx.reader.searcher();
+    let f = &idx.fields;
+    let parsed = parse_query(&req.q);
+    let filters = filter_clauses(f, req);
+    let exclusions = exclusion_clauses(f, analyzers, &parsed);
+    let limit = req.limit.max(1);
+
+    let (total, docs, facets, matched) = if parsed.is_empty() {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+        clauses.extend(filters);
+        clauses.extend(exclusions);
+        let query = BooleanQuery::new(clauses);
+        let top = TopDocs::with_limit(limit)
+            .and_offset(req.offset)
+            .order_by_string_fast_field("title_sort", Order::Asc);
+        let (docs, total, facets) = searcher.search(
+            &query,
+            &(
+                top,
+                Count,
+                FacetCollector {
+                    max_values: MAX_FACET_VALUES,
+                },
+            ),
+        )?;
+        let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
+        (total as u64, docs, facets, MatchedTerms::default())
+    } else {
+        let words = analyze_words(&searcher, f, settings, analyzers, &parsed);
+        let significant = words.iter().filter(|w| !w.stop).count();
+        let tiered = significant <= settings.tiered_max_words;
+        let phrases = phrase_clauses(f, settings, analyzers, &parsed);
+        let mut matched = MatchedTerms::default();
+        for w in &words {
+            for (s, _) in &w.exact {
+                matched.stems.insert(s.clone());
+            }
+            for s in &w.typos {
+                matched.stems.insert(s.clone());
+            }
+        }
+        for p in &parsed.phrases {
+            for s in tokens(&analyzers.en, p) {
+                matched.stems.insert(s);
+            }
+        }
+        let run = |all_required: bool| -> Result<_, SearchError> {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let only_stop_words = significant == 0;
+            for w in &words {
+                let required = all_required && (!w.stop || only_stop_words);
+                let occur = if required { Occur::Must } else { Occur::Should };
+                clauses.push((
+                    occur,
+                    word_query(f, settings, w, tiered && (!w.stop || only_stop_words)),
+                ));
+            }
+            for p in &phrases {
+                clauses.push((Occur::Must, p.box_clone()));
+            }
+            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            clauses.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
+            let query = BooleanQuery::new(clauses);
+            let top = TopDocs::with_limit(limit)
+                .and_offset(req.offset)
+                .order_by_score();
+            Ok(searcher.search(
+                &query,
+                &(
+                    top,
+                    Count,
+                    FacetCollector {
+                        max_values: MAX_FACET_VALUES,
+                    },
+                ),
+            )?)
+        };
+        let all_required = tiered && !words.is_empty();
+        let (mut docs, mut total, mut facets) = run(all_required)?;
+        if total == 0 && all_required && words.iter().filter(|w| !w.stop).count() > 1 {
+            (docs, total, facets) = run(false)?;
+        }
+        (total as u64, docs, facets, matched)
+    };
+
+    let mut hits = Vec::with_capacity(docs.len());
+    for (score, addr) in docs.into_iter().take(req.limit) {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        hits.push(hit_from_doc(f, &doc, score, &matched, analyzers));
+    }
+    Ok(SearchResults {
+        query: req.q.clone(),
+        total,
+        hits,
+        facets,
+        took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+    })
+}
+
+fn filter_clauses(f: &Fields, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let exact = |field: Field, v: &str| -> Box<dyn Query> {
+        Box::new(ConstScoreQuery::new(
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
+            )),
+            0.0,
+        ))
+    };
+    if let Some(c) = req.category.as_ref().filter(|c| !c.is_root()) {
+        out.push((Occur::Must, exact(f.category_path, c.as_str())));
+    }
+    for t in &req.tags {
+        out.push((Occur::Must, exact(f.tag, t.as_str())));
+    }
+    out
+}
+
+fn text_fields(f: &Fields, b: &FieldBoosts) -> [(Field, f32); 5] {
+    [
+        (f.title, b.title),
+        (f.headings, b.headings),
+        (f.tags_text, b.tags),
+        (f.summary, b.summary),
+        (f.body, b.body),
+    ]
+}
+
+fn phrase_over_fields(f: &Fields, settings: &SearchSettings, stems: &[String]) -> Box<dyn Query> {
+    let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (field, boost) in text_fields(f, &settings.boosts) {
+        let q: Box<dyn Query> = if stems.len() == 1 {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, &stems[0]),
+                IndexRecordOption::WithFreqs,
+            ))
+        } else {
+            Box::new(PhraseQuery::new(
+                stems
+                    .iter()
+                    .map(|s| Term::from_field_text(field, s))
+                    .collect(),
+            ))
+        };
+        per_field.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
+    }
+    Box::new(BooleanQuery::new(per_field))
+}
+
+fn phrase_clauses(
+    f: &Fields,
+    settings: &SearchSettings,
+    analyzers: &Analyzers,
+    parsed: &ParsedQuery,
+) -> Vec<Box<dyn Query>> {
+    parsed
+        .phrases
+        .iter()
+        .map(|p| tokens(&analyzers.en, p))
+        .filter(|stems| !stems.is_empty())
+        .map(|stems| {
+            let q = phrase_over_fields(f, settings, &stems);
+            // A phrase is a strong, exact signal: give it a tier like an exact word.
+            let tier: Box<dyn Query> = Box::new(ConstScoreQuery::new(q.box_clone(), TIER_EXACT));
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, q),
+                (Occur::Should, tier),
+            ])) as Box<dyn Query>
+        })
+        .collect()
+}
+
+fn exclusion_clauses(
+    f: &Fields,
+    analyzers: &Analyzers,
+    parsed: &ParsedQuery,
+) -> Vec<(Occur, Box<dyn Query>)> {
+    let settings = SearchSettings::default();
+    parsed
+        .excluded
+        .iter()
+        .map(|e| tokens(&analyzers.en, e))
+        .filter(|stems| !stems.is_empty())
+        .map(|stems| (Occur::MustNot, phrase_over_fields(f, &settings, &stems)))
+        .collect()
+}
+
+fn typo_distance(settings: &TypoSettings, word: &str) -> u8 {
+    let len = word.chars().count();
+    if !settings.enabled
+        || word.chars().any(|c| c.is_ascii_digit())
+        || settings.protected.contains(word)
+    {
+        0
+    } else if len >= settings.two_typos_from {
+        2
+    } else if len >= settings.one_typo_from {
+        1
+    } else {
+        0
+    }
+}
+
+/// Turns the parsed words into stems, typo variants and prefix completions, reading the
+/// vocabulary field's dictionary of every segment.
+fn analyze_words(
+    searcher: &Searcher,
+    f: &Fields,
+    settings: &SearchSettings,
+    analyzers: &Analyzers,
+    parsed: &ParsedQuery,
+) -> Vec<WordTerms> {
+    let mut raws: Vec<(String, bool)> = Vec::new();
+    let n = parsed.words.len();
+    for (i, w) in parsed.words.iter().enumerate() {
+        let toks = tokens(&analyzers.raw, w);
+        let last_word = i + 1 == n && parsed.last_is_prefix;
+        let count = toks.len();
+        for (j, t) in toks.into_iter().enumerate() {
+            let prefix = last_word && j + 1 == count && settings.prefix_last_word;
+            if let Some(existing) = raws.iter_mut().find(|(r, _)| *r == t) {
+                existing.1 |= prefix;
+            } else {
+                raws.push((t, prefix));
+            }
+        }
+    }
+    raws.truncate(super::query::MAX_WORDS);
+    raws.into_iter()
+        .map(|(raw, prefix)| {
+            let exact_stem = stem(&analyzers.en, &raw);
+            let mut exact = vec![(exact_stem.clone(), 1.0)];
+            let stop = STOP_WORDS.contains(&raw.as_str());
+            if prefix && !stop {
+                for completion in
+                    prefix_completions(searcher, f.vocab, &raw, settings.max_prefix_expansions)
+                {
+                    let s = stem(&analyzers.en, &completion);
+                    if !exact.iter().any(|(e, _)| *e == s) {
+                        exact.push((s, settings.prefix_weight));
+                    }
+                }
+            }
+            let mut typos = Vec::new();
+            let distance = if stop {
+                0
+            } else {
+                typo_distance(&settings.typo, &raw)
+            };
+            if distance > 0 {
+                for variant in typo_variants(
+                    searcher,
+                    f.vocab,
+                    &raw,
+                    distance,
+                    settings.max_typo_expansions,
+                ) {
+                    let s = stem(&analyzers.en, &variant);
+                    if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
+                        typos.push(s);
+                    }
+                }
+            }
+            WordTerms {
+                raw,
+                exact,
+                typos,
+                stop,
+            }
+        })
+        .collect()
+}
+
+/// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
+fn prefix_completions(searcher: &Searcher, vocab: Field, prefix: &str, max: usize) -> Vec<String> {
+    // Scanning is bounded: a one-letter prefix must not walk the whole dictionary.
+    const SCAN_LIMIT: usize = 4096;
+    let mut upper = prefix.as_bytes().to_vec();
+    // The smallest byte string greater than every string with this prefix.
+    while let Some(last) = upper.pop() {
+        if last < 0xff {
+            upper.push(last + 1);
+            break;
+        }
+    }
+    let mut freq: HashMap<String, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(vocab) else {
+            continue;
+        };
+        let dict = inverted.terms();
+        let mut builder = dict.range().gt(prefix.as_bytes());
+        if !upper.is_empty() {
+            builder = builder.lt(&upper);
+        }
+        let Ok(mut stream) = builder.into_stream() else {
+            continue;
+        };
+        let mut scanned = 0;
+        while stream.advance() && scanned < SCAN_LIMIT {
+            scanned += 1;
+            if let Ok(s) = std::str::from_utf8(stream.key()) {
+                *freq.entry(s.to_string()).or_default() += stream.value().doc_freq as u64;
+            }
+        }
+    }
+    top_by_freq(freq, max)
+}
+
+/// Dictionary words within `distance` edits of `word` (the word itself excluded), most frequent first.
+fn typo_variants(
+    searcher: &Searcher,
+    vocab: Field,
+    word: &str,
+    distance: u8,
+    max: usize,
+) -> Vec<String> {
+    let fuzzy = FuzzyTermQuery::new(Term::from_field_text(vocab, word), distance, true);
+    let mut freq: HashMap<String, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(automaton) = fuzzy.automaton() else {
+            return Vec::new();
+        };
+        let Ok(inverted) = segment.inverted_index(vocab) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
+            continue;
+        };
+        while stream.advance() {
+            if stream.key() == word.as_bytes() {
+                continue;
+            }
+            if let Ok(s) = std::str::from_utf8(stream.key()) {
+                // Numbers never stand in for a word, and a typo never changes a word's first letter twice.
+                if s.chars().any(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+                *freq.entry(s.to_string()).or_default() += stream.value().doc_freq as u64;
+            }
+        }
+    }
+    top_by_freq(freq, max)
+}
+
+fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String> {
+    let mut v: Vec<(String, u64)> = freq.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(max);
+    v.into_iter().map(|(s, _)| s).collect()
+}
+
+/// BM25 of one stem over the text fields, boosted per field.
+fn stem_bm25(f: &Fields, boosts: &FieldBoosts, stem: &str, weight: f32) -> Box<dyn Query> {
+    let clauses: Vec<(Occur, Box<dyn Query>)> = text_fields(f, boosts)
+        .into_iter()
+        .map(|(field, boost)| {
+            let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, stem),
+                    IndexRecordOption::WithFreqs,
+                )),
+                boost * weight,
+            ));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// The best BM25 among several stems (so expansions never add up past one word's worth).
+fn best_of(f: &Fields, boosts: &FieldBoosts, stems: &[(String, f32)]) -> Box<dyn Query> {
+    match stems {
+        [] => Box::new(EmptyQuery),
+        [(s, w)] => stem_bm25(f, boosts, s, *w),
+        many => Box::new(DisjunctionMaxQuery::new(
+            many.iter()
+                .map(|(s, w)| stem_bm25(f, boosts, s, *w))
+                .collect(),
+        )),
+    }
+}
+
+fn word_query(
+    f: &Fields,
+    settings: &SearchSettings,
+    w: &WordTerms,
+    tiered: bool,
+) -> Box<dyn Query> {
+    let typo_stems: Vec<(String, f32)> = w
+        .typos
+        .iter()
+        .map(|s| (s.clone(), settings.typo_weight))
+        .collect();
+    let exact = best_of(f, &settings.boosts, &w.exact);
+    if !tiered {
+        if typo_stems.is_empty() {
+            return exact;
+        }
+        let typo = best_of(f, &settings.boosts, &typo_stems);
+        return Box::new(DisjunctionMaxQuery::new(vec![exact, typo]));
+    }
+    let with_tier = |q: Box<dyn Query>, tier: Score| -> Box<dyn Query> {
+        let bonus: Box<dyn Query> = Box::new(ConstScoreQuery::new(q.box_clone(), tier));
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (Occur::Should, bonus),
+        ]))
+    };
+    let exact = with_tier(exact, TIER_EXACT);
+    if typo_stems.is_empty() {
+        return exact;
+    }
+    let typo = with_tier(best_of(f, &settings.boosts, &typo_stems), TIER_TYPO);
+    let _ = &w.raw;
+    Box::new(DisjunctionMaxQuery::new(vec![exact, typo]))
+}
+
+/// The stems that matched, for snippets and the best section.
+#[derive(Debug, Default)]
+struct MatchedTerms {
+    stems: HashSet<String>,
+}
+
+fn stored_str(doc: &TantivyDocument, field: Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn hit_from_doc(
+    f: &Fields,
+    doc: &TantivyDocument,
+    score: Score,
+    matched: &MatchedTerms,
+    analyzers: &Analyzers,
+) -> Hit {
+    let slug = stored_str(doc, f.slug);
+    let summary = Some(stored_str(doc, f.summary)).filter(|s| !s.is_empty());
+    let tags = doc
+        .get_all(f.tag)
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let sections: Vec<Section> =
+        serde_json::from_str(&stored_str(doc, f.sections_json)).unwrap_or_default();
+    let (best, snippet) =
+        best_section_and_snippet(&sections, summary.as_deref(), matched, analyzers);
+    let section = best.and_then(|i| {
+        let s = &sections[i];
+        Some(SectionRef {
+            heading: s.heading.clone()?,
+            anchor: s.anchor.clone()?,
+        })
+    });
+    let mut url = format!("/articles/{slug}");
+    if let Some(s) = &section {
+        url.push('#');
+        url.push_str(&s.anchor);
+    }
+    Hit {
+        title: stored_str(doc, f.title),
+        category: stored_str(doc, f.category),
+        slug,
+        tags,
+        summary,
+        snippet,
+        score,
+        url,
+        section,
+    }
+}
+
+/// Byte ranges of matched words in `text`.
+fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Vec<(usize, usize)> {
+    if matched.stems.is_empty() {
+        return Vec::new();
+    }
+    let mut en = analyzers.en.clone();
+    let mut stream = en.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        if matched.stems.contains(&t.text) {
+            out.push((t.offset_from, t.offset_to));
+        }
+    }
+    out
+}
+
+const SNIPPET_CHARS: usize = 180;
+
+fn best_section_and_snippet(
+    sections: &[Section],
+    summary: Option<&str>,
+    matched: &MatchedTerms,
+    analyzers: &Analyzers,
+) -> (Option<usize>, String) {
+    let mut best: Option<(usize, (usize, usize), Vec<(usize, usize)>)> = None;
+    for (i, s) in sections.iter().enumerate() {
+        let ranges = match_ranges(&s.text, matched, analyzers);
+        let heading_hits = s
+            .heading
+            .as_deref()
+            .map(|h| match_ranges(h, matched, analyzers).len())
+            .unwrap_or(0);
+        let distinct: HashSet<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
+        let key = (
+            distinct.len() + heading_hits * 2,
+            ranges.len() + heading_hits,
+        );
+        if key.0 == 0 {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(_, k, _)| key > *k) {
+            best = Some((i, key, ranges));
+        }
+    }
+    match best {
+        Some((i, _, ranges)) => (Some(i), snippet_html(&sections[i].text, &ranges)),
+        None => {
+            let text = sections
+                .iter()
+                .map(|s| s.text.as_str())
+                .find(|t| !t.trim().is_empty())
+                .or(summary)
+                .unwrap_or("");
+            (None, snippet_html(text, &[]))
+        }
+    }
+}
+
+/// A window of about [`SNIPPET_CHARS`] characters around the densest run of matches,
+/// HTML-escaped, with matches wrapped in `<mark>`.
+pub fn snippet_html(text: &str, ranges: &[(usize, usize)]) -> String {
+    let window = SNIPPET_CHARS;
+    let (mut start, mut best_count) = (0usize, 0usize);
+    for (i, (a, _)) in ranges.iter().enumerate() {
+        let count = ranges[i..]
+            .iter()
+            .take_while(|(b, _)| *b < a + window)
+            .count();
+        if count > best_count {
+            best_count = count;
+            start = *a;
+        }
+    }
+    // Show a little context before the first match.
+    let mut from = start.saturating_sub(window / 4);
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    if from > 0 {
+        if let Some(space) = text[..start.min(text.len())]
+            .get(from..)
+            .and_then(|s| s.find(char::is_whitespace))
+        {
+            from += space + 1;
+        }
+    }
+    let mut to = (from + window).min(text.len());
+    while to < text.len() && !text.is_char_boundary(to) {
+        to += 1;
+    }
+    if to < text.len() {
+        if let Some(space) = text[from..to].rfind(char::is_whitespace) {
+            if space > window / 2 {
+                to = from + space;
+            }
+        }
+    }
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut pos = from;
+    for (a, b) in ranges
+        .iter()
+        .copied()
+        .filter(|(a, b)| *a >= from && *b <= to)
+    {
+        if a < pos {
+            continue;
+        }
+        escape_into(&mut out, &collapse_ws(&text[pos..a]));
+        out.push_str("<mark>");
+        escape_into(&mut out, &text[a..b]);
+        out.push_str("</mark>");
+        pos = b;
+    }
+    escape_into(&mut out, &collapse_ws(&text[pos..to]));
+    if to < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut ws = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !ws {
+                out.push(' ');
+            }
+            ws = true;
+        } else {
+            out.push(c);
+            ws = false;
+        }
+    }
+    out
+}
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attributes.
+pub fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Counts `category_path` and `tag` values of every matching document, from fast fields.
+pub struct FacetCollector {
+    /// At most this many values per facet (most frequent first).
+    pub max_values: usize,
+}
+
+/// Per-segment state of [`FacetCollector`].
+pub struct FacetSegmentCollector {
+    columns: Vec<Option<(StrColumn, Vec<u32>)>>,
+}
+
+const FACET_FIELDS: [&str; 2] = ["category_path", "tag"];
+
+impl Collector for FacetCollector {
+    type Fruit = Facets;
+    type Child = FacetSegmentCollector;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let mut columns = Vec::new();
+        for name in FACET_FIELDS {
+            let col = segment.fast_fields().str(name)?;
+            columns.push(col.map(|c| {
+                let n = c.num_terms();
+                (c, vec![0u32; n])
+            }));
+        }
+        Ok(FacetSegmentCollector { columns })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
+        let mut cat: HashMap<String, u64> = HashMap::new();
+        let mut tag: HashMap<String, u64> = HashMap::new();
+        for fruit in fruits {
+            for fc in fruit.category {
+                *cat.entry(fc.value).or_default() += fc.count;
+            }
+            for fc in fruit.tags {
+                *tag.entry(fc.value).or_default() += fc.count;
+            }
+        }
+        Ok(Facets {
+            category: sorted_facets(cat, self.max_values),
+            tags: sorted_facets(tag, self.max_values),
+        })
+    }
+}
+
+fn sorted_facets(map: HashMap<String, u64>, max: usize) -> Vec<FacetCount> {
+    let mut v: Vec<FacetCount> = map
+        .into_iter()
+        .map(|(value, count)| FacetCount { value, count })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    v.truncate(max);
+    v
+}
+
+impl SegmentCollector for FacetSegmentCollector {
+    type Fruit = Facets;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        for (col, counts) in self.columns.iter_mut().flatten() {
+            for ord in col.term_ords(doc) {
+                if let Some(c) = counts.get_mut(ord as usize) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Facets {
+        let mut lists: Vec<Vec<FacetCount>> = Vec::new();
+        for entry in self.columns {
+            let mut list = Vec::new();
+            if let Some((col, counts)) = entry {
+                let mut s = String::new();
+                for (ord, &count) in counts.iter().enumerate() {
+                    if count == 0 {
+                        continue;
+                    }
+                    s.clear();
+                    if col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
+                        list.push(FacetCount {
+                            value: s.clone(),
+                            count: count as u64,
+                        });
+                    }
+                }
+            }
+            lists.push(list);
+        }
+        let tags = lists.pop().unwrap_or_default();
+        let category = lists.pop().unwrap_or_default();
+        Facets { category, tags }
+    }
+}
+
+/// A short reference to another article.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArticleRef {
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Category path.
+    pub category: String,
+    /// Page URL.
+    pub url: String,
+}
+
+/// Up to `limit` articles related to the one with `slug`: sharing title words or tags,
+/// preferring its own category.
+pub fn related(
+    idx: &OpenIndex,
+    settings: &SearchSettings,
+    analyzers: &Analyzers,
+    slug: &str,
+    title: &str,
+    tags: &[String],
+    category: &str,
+    limit: usize,
+) -> Result<Vec<ArticleRef>, SearchError> {
+    let f = &idx.fields;
+    let searcher = idx.reader.searcher();
+    let mut stems: Vec<String> = Vec::new();
+    let mut text = title.to_string();
+    for t in tags {
+        text.push(' ');
+        text.push_str(t);
+    }
+    for raw in tokens(&analyzers.raw, &text) {
+        if STOP_WORDS.contains(&raw.as_str()) {
+            continue;
+        }
+        let s = stem(&analyzers.en, &raw);
+        if !stems.contains(&s) {
+            stems.push(s);
+        }
+    }
+    stems.truncate(16);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = stems
+        .iter()
+        .map(|s| (Occur::Should, stem_bm25(f, &settings.boosts, s, 1.0)))
+        .collect();
+    for t in tags {
+        clauses.push((
+            Occur::Should,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.tag, t),
+                IndexRecordOption::Basic,
+            )),
+        ));
+    }
+    if !category.is_empty() {
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.category_path, category),
+                    IndexRecordOption::Basic,
+                )),
+                2.0,
+            )),
+        ));
+    }
+    if clauses.is_empty() {
+        return Ok(Vec::new());
+    }
+    clauses.push((
+        Occur::MustNot,
+        Box::new(TermQuery::new(
+            Term::from_field_text(f.slug, slug),
+            IndexRecordOption::Basic,
+        )),
+    ));
+    let query = BooleanQuery::new(clauses);
+    let docs = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+    let mut out = Vec::new();
+    for (_, addr) in docs.into_iter().take(limit) {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let slug = stored_str(&doc, f.slug);
+        out.push(ArticleRef {
+            url: format!("/articles/{slug}"),
+            title: stored_str(&doc, f.title),
+            category: stored_str(&doc, f.category),
+            slug,
+        });
+    }
+    Ok(out)
+}
+
+/// Looks up the stored document of a published article.
+pub fn find_by_slug(idx: &OpenIndex, slug: &str) -> Result<Option<TantivyDocument>, SearchError> {
+    let searcher = idx.reader.searcher();
+    let q = TermQuery::new(
+        Term::from_field_text(idx.fields.slug, slug),
+        IndexRecordOption::Basic,
+    );
+    let docs = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+    match docs.first() {
+        Some((_, addr)) => Ok(Some(searcher.doc(*addr)?)),
+        None => Ok(None),
+    }
+}
+
+/// Category counts over every published article (no cap on the number of categories).
+pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), SearchError> {
+    let searcher = idx.reader.searcher();
+    let (total, facets) = searcher.search(
+        &AllQuery,
+        &(
+            Count,
+            FacetCollector {
+                max_values: usize::MAX,
+            },
+        ),
+    )?;
+    Ok((total as u64, facets.category))
+}
+
+/// Reads a stored text field of a document.
+pub fn doc_str(doc: &TantivyDocument, field: Field) -> String {
+    stored_str(doc, field)
+}
+
+/// Reads every value of a stored multi-valued text field.
+pub fn doc_strs(doc: &TantivyDocument, field: Field) -> Vec<String> {
+    doc.get_all(field)
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Reads a stored i64 field.
+pub fn doc_i64(doc: &TantivyDocument, field: Field) -> i64 {
+    doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0)
+}

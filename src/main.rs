@@ -1,0 +1,80 @@
+//! The `helpcenter` command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use helpcenter::config::{Cli, Command, KbArgs, ServeArgs};
+use helpcenter::http::AppState;
+use helpcenter::kb::KnowledgeBase;
+use helpcenter::server;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Index(args) => index(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let kb = Arc::new(KnowledgeBase::new(&args.kb.articles, &args.kb.index));
+        server::start_indexing(kb.clone());
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
+        tracing::info!("listening on http://{}", listener.local_addr()?);
+        server::serve(listener, AppState { kb }, server::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+fn index(args: KbArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let kb = KnowledgeBase::new(&args.articles, &args.index);
+    // The bar appears only when the build takes more than a moment.
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} indexing {pos}/{len} articles [{elapsed}] {wide_bar}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = kb.rebuild(&|done, total| {
+        if bar.is_hidden() && started.elapsed() > Duration::from_millis(500) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "indexed {} articles ({} drafts skipped, {} files with errors) in {:.2}s",
+        report.articles,
+        report.drafts,
+        report.errors,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
