@@ -15,6 +15,7 @@ pub mod search;
 pub mod template;
 pub mod types;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -29,7 +30,7 @@ use self::index::{
 use self::loader::{load_articles, FileError};
 use self::search::{
     category_counts, doc_i64, doc_str, doc_strs, find_by_slug, related, Analyzers, ArticleRef,
-    SearchError, SearchRequest, SearchResults, SearchSettings,
+    RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
 };
 use self::types::{display_name_of, Slug};
 
@@ -305,10 +306,12 @@ impl KnowledgeBase {
             &idx,
             &settings,
             &self.analyzers,
-            slug.as_str(),
-            &title,
-            &tags,
-            &category,
+            &RelatedTo {
+                slug: slug.as_str(),
+                title: &title,
+                tags: &tags,
+                category: &category,
+            },
             5,
         )?;
         let summary = Some(doc_str(&doc, f.summary)).filter(|s| !s.is_empty());
@@ -346,19 +349,32 @@ impl KnowledgeBase {
     }
 }
 
-/// Builds the children of `parent` from sorted `(path, count)` pairs.
-fn build_tree(paths: &[(String, u64)], parent: &str) -> Vec<CategoryNode> {
-    paths
-        .iter()
-        .filter(|(p, _)| match p.rsplit_once('/') {
-            Some((dir, _)) => dir == parent,
-            None => parent.is_empty(),
-        })
-        .map(|(p, count)| CategoryNode {
+/// Builds the tree from sorted `(path, count)` pairs (every ancestor is present,
+/// because each article counts in all its ancestors).
+fn build_tree(paths: &[(String, u64)], _root: &str) -> Vec<CategoryNode> {
+    let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (p, _)) in paths.iter().enumerate() {
+        let parent = p.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
+        children.entry(parent).or_default().push(i);
+    }
+    fn node(
+        paths: &[(String, u64)],
+        children: &HashMap<&str, Vec<usize>>,
+        i: usize,
+    ) -> CategoryNode {
+        let (p, count) = &paths[i];
+        CategoryNode {
             path: p.clone(),
             name: display_name_of(p.rsplit('/').next().unwrap_or(p)),
             count: *count,
-            children: build_tree(paths, p),
-        })
-        .collect()
+            children: children
+                .get(p.as_str())
+                .map(|kids| kids.iter().map(|&k| node(paths, children, k)).collect())
+                .unwrap_or_default(),
+        }
+    }
+    children
+        .get("")
+        .map(|top| top.iter().map(|&i| node(paths, &children, i)).collect())
+        .unwrap_or_default()
 }

@@ -768,7 +768,9 @@ fn best_section_and_snippet(
     matched: &MatchedTerms,
     analyzers: &Analyzers,
 ) -> (Option<usize>, String) {
-    let mut best: Option<(usize, (usize, usize), Vec<(usize, usize)>)> = None;
+    // (section index, (distinct matches, all matches), match ranges)
+    type Best = (usize, (usize, usize), Vec<(usize, usize)>);
+    let mut best: Option<Best> = None;
     for (i, s) in sections.iter().enumerate() {
         let ranges = match_ranges(&s.text, matched, analyzers);
         let heading_hits = s
@@ -1016,21 +1018,32 @@ pub struct ArticleRef {
     pub url: String,
 }
 
+/// The article whose relatives are wanted.
+#[derive(Debug, Clone, Copy)]
+pub struct RelatedTo<'a> {
+    /// Its slug (excluded from the results).
+    pub slug: &'a str,
+    /// Its title.
+    pub title: &'a str,
+    /// Its tags.
+    pub tags: &'a [String],
+    /// Its category.
+    pub category: &'a str,
+}
+
 /// Up to `limit` articles related to the one with `slug`: sharing title words or tags,
 /// preferring its own category.
 pub fn related(
     idx: &OpenIndex,
     settings: &SearchSettings,
     analyzers: &Analyzers,
-    slug: &str,
-    title: &str,
-    tags: &[String],
-    category: &str,
+    to: &RelatedTo<'_>,
     limit: usize,
 ) -> Result<Vec<ArticleRef>, SearchError> {
     let f = &idx.fields;
     let searcher = idx.reader.searcher();
     let mut stems: Vec<String> = Vec::new();
+    let (slug, title, tags, category) = (to.slug, to.title, to.tags, to.category);
     let mut text = title.to_string();
     for t in tags {
         text.push(' ');

@@ -1,0 +1,186 @@
+//! The index's life: reused when current, rebuilt when stale or corrupted, swapped
+//! atomically, and never taken down by a failed rebuild or a broken article.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::{articles_dir, copy_tree, demo_articles};
+use helpcenter::kb::search::SearchRequest;
+use helpcenter::kb::KnowledgeBase;
+
+fn search(kb: &KnowledgeBase, q: &str) -> Vec<String> {
+    kb.search(&SearchRequest {
+        q: q.to_string(),
+        limit: 10,
+        ..Default::default()
+    })
+    .expect("search")
+    .hits
+    .into_iter()
+    .map(|h| h.slug)
+    .collect()
+}
+
+fn fresh_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&demo_articles(), dir.path());
+    dir
+}
+
+#[test]
+fn a_current_index_is_opened_without_a_rebuild_and_a_stale_one_is_rebuilt() {
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let first = KnowledgeBase::new(articles.path(), index.path());
+    assert!(!first.open_or_build(&|_, _| {}).unwrap().reused);
+    drop(first);
+
+    let second = KnowledgeBase::new(articles.path(), index.path());
+    let report = second.open_or_build(&|_, _| {}).unwrap();
+    assert!(report.reused, "same articles: the index on disk is reused");
+    assert_eq!(report.articles, 25);
+
+    std::fs::write(
+        articles.path().join("billing/new-article.md"),
+        "# Pay by zebrafish\n\nA new payment method.",
+    )
+    .unwrap();
+    let third = KnowledgeBase::new(articles.path(), index.path());
+    let report = third.open_or_build(&|_, _| {}).unwrap();
+    assert!(!report.reused, "a changed article makes the index stale");
+    assert_eq!(search(&third, "zebrafish"), vec!["billing/new-article"]);
+    // Only the live generation remains on disk.
+    let generations = std::fs::read_dir(index.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert_eq!(generations, 1);
+}
+
+#[test]
+fn a_corrupted_or_missing_index_is_rebuilt() {
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    KnowledgeBase::new(articles.path(), index.path())
+        .open_or_build(&|_, _| {})
+        .unwrap();
+    // Corrupt every file of the live generation.
+    let current = std::fs::read_to_string(index.path().join("CURRENT")).unwrap();
+    let generation = index.path().join(current.trim());
+    for entry in std::fs::read_dir(&generation).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "manifest.json" {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
+    }
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    let report = kb.open_or_build(&|_, _| {}).unwrap();
+    assert!(!report.reused);
+    assert_eq!(
+        search(&kb, "invoice").first().map(String::as_str),
+        Some("billing/invoices/download-invoice")
+    );
+
+    // A CURRENT pointing nowhere.
+    std::fs::write(index.path().join("CURRENT"), "gen-missing\n").unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    assert!(!kb.open_or_build(&|_, _| {}).unwrap().reused);
+    assert!(!search(&kb, "invoice").is_empty());
+}
+
+#[test]
+fn a_failed_rebuild_leaves_the_old_index_serving() {
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    kb.open_or_build(&|_, _| {}).unwrap();
+    std::fs::remove_dir_all(articles.path()).unwrap();
+    assert!(
+        kb.rebuild(&|_, _| {}).is_err(),
+        "no articles folder: the rebuild fails"
+    );
+    assert_eq!(
+        search(&kb, "invoice").first().map(String::as_str),
+        Some("billing/invoices/download-invoice"),
+        "the old index still answers"
+    );
+}
+
+#[test]
+fn search_answers_throughout_a_rebuild() {
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let kb = Arc::new(KnowledgeBase::new(articles.path(), index.path()));
+    kb.open_or_build(&|_, _| {}).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let rebuilder = {
+        let kb = kb.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..5 {
+                kb.rebuild(&|_, _| {}).unwrap();
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    let mut searches = 0;
+    while !done.load(Ordering::SeqCst) {
+        let hits = search(&kb, "invoice");
+        assert_eq!(
+            hits.first().map(String::as_str),
+            Some("billing/invoices/download-invoice")
+        );
+        searches += 1;
+    }
+    rebuilder.join().unwrap();
+    assert!(searches > 0);
+}
+
+#[test]
+fn an_article_that_fails_to_parse_is_skipped_with_its_file_and_line() {
+    let dir = articles_dir(&[
+        ("good.md", "# Good article\n\nFine."),
+        ("broken.md", "---\ntitle: Broken\ntags: [a, b\n---\nBody"),
+    ]);
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(dir.path(), index.path());
+    let report = kb.open_or_build(&|_, _| {}).unwrap();
+    assert_eq!(report.articles, 1);
+    let status = kb.status();
+    assert_eq!(status.errors.len(), 1);
+    assert_eq!(status.errors[0].path, "broken.md");
+    assert!(status.errors[0].line >= 3, "{:?}", status.errors[0]);
+}
+
+#[test]
+fn real_docs_trees_load_as_they_are() {
+    let Some(corpus) = common::shared_corpus("docker-docs") else {
+        eprintln!("skipped: ../shared/corpora/docker-docs is absent");
+        return;
+    };
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(corpus.join("articles"), index.path());
+    let report = kb.open_or_build(&|_, _| {}).unwrap();
+    // 1,454 files, minus the `includes/` fragments named by no ignore file: all load.
+    assert_eq!(report.errors, 0, "{:?}", kb.status().errors);
+    assert!(report.articles > 1400);
+    // Hugo shortcodes are neither shown nor indexed as words.
+    let slug = helpcenter::kb::types::Slug::parse("manuals/engine/install/fedora").unwrap();
+    let article = kb.article(&slug).unwrap().expect("published");
+    assert!(
+        !article.html.contains("{{&lt;") && !article.html.contains("{{<"),
+        "shortcode left in HTML"
+    );
+    assert!(
+        !search(&kb, "\"tabs tab\"").contains(&"manuals/engine/install/fedora".to_string()),
+        "shortcode names are not indexed"
+    );
+}

@@ -1,0 +1,450 @@
+//! A customer searching the help center, over real HTTP, files and index.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{articles_dir, demo_articles, spawn_app, spawn_app_in_place, urlencode};
+
+fn hit_slugs(json: &serde_json::Value) -> Vec<String> {
+    json["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn customer_finds_the_invoice_article_despite_a_typo() {
+    let app = spawn_app(&demo_articles()).await;
+    let slugs = app.slugs_for("download invoise").await;
+    assert_eq!(
+        slugs.first().map(String::as_str),
+        Some("billing/invoices/download-invoice"),
+        "{slugs:?}"
+    );
+}
+
+#[tokio::test]
+async fn half_typed_last_word_matches_as_a_prefix() {
+    let app = spawn_app(&demo_articles()).await;
+    let slugs = app.slugs_for("reset passw").await;
+    assert_eq!(
+        slugs.first().map(String::as_str),
+        Some("account/reset-password"),
+        "{slugs:?}"
+    );
+    let slugs = app.slugs_for("two-factor authent").await;
+    assert_eq!(
+        slugs.first().map(String::as_str),
+        Some("account/security/enable-two-factor-authentication"),
+        "{slugs:?}"
+    );
+    // With a trailing space the word is complete: no prefix expansion.
+    assert!(app.slugs_for("passw ").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_exact_match_always_outranks_a_typo_match() {
+    let dir = articles_dir(&[
+        (
+            "shopping.md",
+            "---\ntitle: Shopping shopping shopping\n---\nShopping carts and shopping lists for shopping.",
+        ),
+        ("shipping.md", "---\ntitle: Rates\n---\nA long article that mentions shipping once among many other words about rates, zones, weights, boxes and surcharges."),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    let slugs = app.slugs_for("shipping ").await;
+    assert_eq!(
+        slugs,
+        vec!["shipping", "shopping"],
+        "exact first, typo match second"
+    );
+}
+
+#[tokio::test]
+async fn short_words_and_numbers_never_match_a_typo() {
+    let dir = articles_dir(&[
+        ("two.md", "# Two labels\n\nPrint two labels per order."),
+        ("year.md", "# Changes in 2025\n\nWhat changed in 2025."),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    assert!(
+        app.slugs_for("tow ").await.is_empty(),
+        "tow must not match two"
+    );
+    assert!(
+        app.slugs_for("2024 ").await.is_empty(),
+        "2024 must not match 2025"
+    );
+    assert_eq!(app.slugs_for("two ").await, vec!["two"]);
+}
+
+#[tokio::test]
+async fn quoted_phrases_match_as_phrases_and_minus_excludes() {
+    let dir = articles_dir(&[
+        (
+            "a.md",
+            "# Label printer setup\n\nConnect the label printer over USB.",
+        ),
+        (
+            "b.md",
+            "# Printer for labels\n\nA printer that prints each label.",
+        ),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    assert_eq!(app.slugs_for("\"label printer\"").await, vec!["a"]);
+    assert_eq!(app.slugs_for("printer -usb").await, vec!["b"]);
+    assert_eq!(app.slugs_for("printer -\"label printer\"").await, vec!["b"]);
+}
+
+#[tokio::test]
+async fn hits_carry_snippet_section_and_anchor_url() {
+    let app = spawn_app(&demo_articles()).await;
+    let json = app.search("q=customs+declaration&limit=3").await;
+    let hit = &json["hits"][0];
+    assert_eq!(hit["slug"], "shipping/fill-in-a-customs-declaration");
+    let snippet = hit["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>"), "{snippet}");
+    assert!(!snippet.contains("<script"), "{snippet}");
+    let anchor = hit["section"]["anchor"].as_str().expect("a section");
+    assert_eq!(
+        hit["url"],
+        format!("/articles/shipping/fill-in-a-customs-declaration#{anchor}")
+    );
+    // The anchor exists in the article's HTML.
+    let (status, article, _) = app
+        .get("/api/v1/articles/shipping/fill-in-a-customs-declaration")
+        .await;
+    assert_eq!(status, 200);
+    assert!(article["html"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("id=\"{anchor}\"")));
+    assert!(json["took_ms"].as_f64().is_some());
+}
+
+fn published_counts_by_category(root: &std::path::Path) -> (u64, BTreeMap<String, u64>) {
+    let mut total = 0;
+    let mut counts = BTreeMap::new();
+    for entry in walk(root) {
+        let rel = entry
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let text = std::fs::read_to_string(&entry).unwrap();
+        if text.contains("\ndraft: true") || text.contains("\nstatus: draft") {
+            continue;
+        }
+        total += 1;
+        let folder = match rel.rsplit_once('/') {
+            Some((dir, "index.md")) => format!("{dir}/x"),
+            _ => rel.clone(),
+        };
+        let parts: Vec<&str> = folder.split('/').collect();
+        for depth in 1..parts.len() {
+            *counts.entry(parts[..depth].join("/")).or_insert(0) += 1;
+        }
+    }
+    (total, counts)
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "md") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn facet_counts_equal_the_published_files_per_category() {
+    let app = spawn_app(&demo_articles()).await;
+    let (total, expected) = published_counts_by_category(&demo_articles());
+    let json = app.search("q=&limit=100").await;
+    assert_eq!(json["total"].as_u64(), Some(total));
+    assert_eq!(json["hits"].as_array().unwrap().len() as u64, total);
+    let got: BTreeMap<String, u64> = json["facets"]["category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["value"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    // An empty query lists by title.
+    let titles: Vec<String> = json["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap().to_lowercase())
+        .collect();
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted);
+    // The category tree agrees.
+    let (status, tree, _) = app.get("/api/v1/categories").await;
+    assert_eq!(status, 200);
+    assert_eq!(tree["total"].as_u64(), Some(total));
+    let billing = tree["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "billing")
+        .unwrap();
+    assert_eq!(billing["count"].as_u64(), expected.get("billing").copied());
+    assert_eq!(billing["children"][0]["path"], "billing/invoices");
+}
+
+#[tokio::test]
+async fn category_filter_includes_subcategories_and_tags_must_all_match() {
+    let app = spawn_app(&demo_articles()).await;
+    let json = app.search("q=&category=billing&limit=100").await;
+    let slugs = hit_slugs(&json);
+    assert!(
+        slugs
+            .iter()
+            .all(|s| s.starts_with("billing/") || s == "refund-policy"),
+        "{slugs:?}"
+    );
+    assert!(slugs.contains(&"billing/invoices/download-invoice".to_string()));
+    let json = app.search("q=&tag=invoice&tag=vat&limit=100").await;
+    for hit in json["hits"].as_array().unwrap() {
+        let tags: Vec<&str> = hit["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert!(
+            tags.contains(&"invoice") && tags.contains(&"vat"),
+            "{tags:?}"
+        );
+    }
+    assert!(json["total"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn drafts_are_never_found_nor_served() {
+    let app = spawn_app(&demo_articles()).await;
+    // Both demo drafts have distinctive words.
+    for q in ["returns portal self-service", "single sign-on SAML"] {
+        let json = app.search(&format!("q={}&limit=100", urlencode(q))).await;
+        let slugs = hit_slugs(&json);
+        assert!(
+            !slugs
+                .iter()
+                .any(|s| s.contains("set-up-a-returns-portal") || s.contains("single-sign-on")),
+            "{q}: {slugs:?}"
+        );
+    }
+    let (status, body, content_type) = app
+        .get("/api/v1/articles/shipping/returns/set-up-a-returns-portal")
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(body["status"], 404);
+    let (status, _, _) = app
+        .get("/api/v1/articles/account/security/set-up-single-sign-on")
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn hostile_html_in_an_article_is_sanitized() {
+    let dir = articles_dir(&[
+        ("hostile.md", include_str!("fixtures/hostile.md")),
+        (
+            "other.md",
+            "# Other hostile article\n\nSee [hostile](hostile.md#tables).",
+        ),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    let (status, json, _) = app.get("/api/v1/articles/hostile").await;
+    assert_eq!(status, 200);
+    let html = json["html"].as_str().unwrap();
+    for bad in [
+        "<script",
+        "<iframe",
+        "onerror",
+        "onclick",
+        "href=\"javascript:",
+        "<style",
+        "<object",
+    ] {
+        assert!(!html.to_lowercase().contains(bad), "{bad} survived: {html}");
+    }
+    for good in [
+        "<table>",
+        "<pre><code class=\"language-sh\">",
+        "<img src=\"/images/ok.png\"",
+        "<a href=\"https://example.com/\"",
+    ] {
+        assert!(html.contains(good), "{good} was lost: {html}");
+    }
+    let toc = json["toc"].as_array().unwrap();
+    assert!(toc.iter().any(|h| h["anchor"] == "tables"));
+    let (_, other, _) = app.get("/api/v1/articles/other").await;
+    assert!(other["html"]
+        .as_str()
+        .unwrap()
+        .contains("href=\"/articles/hostile#tables\""));
+    assert_eq!(other["related"][0]["slug"], "hostile");
+}
+
+#[tokio::test]
+async fn bad_parameters_answer_400_naming_the_parameter() {
+    let app = spawn_app(&demo_articles()).await;
+    let long_q = "a".repeat(513);
+    for (query, param) in [
+        ("limit=101".to_string(), "limit"),
+        ("limit=ten".to_string(), "limit"),
+        ("offset=-1".to_string(), "offset"),
+        (format!("q={long_q}"), "q"),
+        ("category=a%20b%3F".to_string(), "category"),
+    ] {
+        let (status, body, content_type) = app.get(&format!("/api/v1/search?{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(body["invalid_params"][0]["name"], param, "{query}: {body}");
+        assert!(body["invalid_params"][0]["reason"].as_str().unwrap().len() > 5);
+    }
+    // Exactly 512 characters is fine.
+    let ok_q = "b".repeat(512);
+    assert_eq!(app.get(&format!("/api/v1/search?q={ok_q}")).await.0, 200);
+}
+
+#[tokio::test]
+async fn whatever_a_person_types_answers_200() {
+    let app = spawn_app(&demo_articles()).await;
+    let punctuation: String = "!@#$%^&*()_+-=[]{};':\",./<>?\\|`~"
+        .chars()
+        .cycle()
+        .take(512)
+        .collect();
+    for q in [
+        "\"unbalanced",
+        "a:(^",
+        "-",
+        "--",
+        "\"\"",
+        "- - -\"",
+        "🚚📦 shipping 📦",
+        "\u{0}\u{1}\u{7f}invoice\u{202e}",
+        "AND OR NOT ~ * ? [ ]",
+        punctuation.as_str(),
+    ] {
+        let (status, body, _) = app.get(&format!("/api/v1/search?q={}", urlencode(q))).await;
+        assert_eq!(status, 200, "{q:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn articles_show_toc_related_and_rewritten_links() {
+    let app = spawn_app(&demo_articles()).await;
+    let (status, json, _) = app
+        .get("/api/v1/articles/billing/invoices/download-invoice")
+        .await;
+    assert_eq!(status, 200);
+    let html = json["html"].as_str().unwrap();
+    for h in json["toc"].as_array().unwrap() {
+        assert!(html.contains(&format!("id=\"{}\"", h["anchor"].as_str().unwrap())));
+    }
+    let related = json["related"].as_array().unwrap();
+    assert!(!related.is_empty() && related.len() <= 5);
+    assert!(related
+        .iter()
+        .all(|r| r["slug"] != "billing/invoices/download-invoice"));
+    assert!(
+        !html.contains(".md\""),
+        "relative .md links are rewritten: {html}"
+    );
+    let (status, _, content_type) = app.get("/api/v1/articles/no/such/article").await;
+    assert_eq!(status, 404);
+    assert_eq!(content_type, "application/problem+json");
+    // An explicit front-matter slug is honoured.
+    assert_eq!(app.get("/api/v1/articles/refund-policy").await.0, 200);
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app(&demo_articles()).await;
+    assert_eq!(app.get("/healthz").await.0, 200);
+    assert_eq!(app.get("/readyz").await.0, 200);
+    let resp = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("x-request-id"));
+}
+
+/// Known-item queries on the Docker documentation, as customers type them.
+#[tokio::test]
+async fn known_items_are_found_in_the_docker_docs() {
+    let Some(corpus) = common::shared_corpus("docker-docs") else {
+        eprintln!("skipped: ../shared/corpora/docker-docs is absent");
+        return;
+    };
+    let app = spawn_app_in_place(corpus.join("articles"), Vec::new()).await;
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "install docker desktop mac",
+            &["manuals/desktop/setup/install/mac-install"],
+        ),
+        (
+            "instal docker engine ubuntu",
+            &["manuals/engine/install/ubuntu"],
+        ),
+        ("bind mounts", &["manuals/engine/storage/bind-mounts"]),
+        ("volumes", &["manuals/engine/storage/volumes"]),
+        (
+            "multi-stage builds",
+            &[
+                "manuals/build/building/multi-stage",
+                "get-started/docker-concepts/building-images/multi-stage-builds",
+            ],
+        ),
+        (
+            "compose file watch",
+            &["manuals/compose/how-tos/file-watch"],
+        ),
+        (
+            "build cache invalidation",
+            &["manuals/build/cache/invalidation"],
+        ),
+        ("netwrking overview", &["manuals/engine/network"]),
+        (
+            "install docker engine on debi",
+            &["manuals/engine/install/debian"],
+        ),
+    ];
+    let mut misses = Vec::new();
+    for (q, expected) in cases {
+        let slugs = app.slugs_for(q).await;
+        let rank = slugs
+            .iter()
+            .take(3)
+            .position(|s| expected.contains(&s.as_str()));
+        eprintln!(
+            "{q:?}: rank {rank:?} top {:?}",
+            &slugs[..slugs.len().min(3)]
+        );
+        if rank.is_none() {
+            misses.push(*q);
+        }
+    }
+    assert!(misses.is_empty(), "not in the top 3: {misses:?}");
+}
