@@ -11,6 +11,7 @@ pub mod article;
 pub mod index;
 pub mod loader;
 pub mod query;
+pub mod safe_seek;
 pub mod search;
 pub mod template;
 pub mod types;

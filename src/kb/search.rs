@@ -33,6 +33,7 @@ use tantivy::{
 use super::article::Section;
 use super::index::{en_analyzer, raw_analyzer, Fields, OpenIndex};
 use super::query::{parse_query, ParsedQuery};
+use super::safe_seek::SafeSeekQuery;
 use super::types::{Category, Tag};
 
 /// Typo tolerance.
@@ -409,12 +410,12 @@ fn phrase_over_fields(f: &Fields, settings: &SearchSettings, stems: &[String]) -
                 IndexRecordOption::WithFreqs,
             ))
         } else {
-            Box::new(PhraseQuery::new(
+            Box::new(SafeSeekQuery(Box::new(PhraseQuery::new(
                 stems
                     .iter()
                     .map(|s| Term::from_field_text(field, s))
                     .collect(),
-            ))
+            ))))
         };
         per_field.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
     }
