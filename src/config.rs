@@ -4,6 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::db::DEFAULT_DATABASE_URL;
 
 /// helpcenter: help-center knowledge base and ticket portal API.
 #[derive(Debug, Parser)]
@@ -21,6 +25,70 @@ pub enum Command {
     Serve(ServeArgs),
     /// Build the search index from the articles and exit.
     Index(KbArgs),
+    /// Mint a user token for local use and print it.
+    Token(TokenArgs),
+    /// Manage user profiles.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// Where the ticket database is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// The owner's connection (migrations, administration); the database is created if
+    /// missing.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// The login role that serves requests (Supabase's `authenticator`). Without it the
+    /// service sets up `authenticator` itself on the owner's cluster.
+    #[arg(long, env = "AUTHENTICATOR_DATABASE_URL", hide_env_values = true)]
+    pub authenticator_url: Option<String>,
+}
+
+/// The JWT secret.
+#[derive(Debug, Clone, Args)]
+pub struct JwtArgs {
+    /// HS256 secret of user tokens (Supabase's JWT secret). Without it a fixed
+    /// development secret is used, with a warning.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Options of `token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The user's id.
+    #[arg(long)]
+    pub sub: Uuid,
+    /// The user's email.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Lifetime: `30m`, `1h`, `2d` or seconds.
+    #[arg(long, default_value = "1h", value_parser = crate::auth::parse_ttl)]
+    pub ttl: u64,
+    /// Signing secret.
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+}
+
+/// `users` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Change a user's role.
+    SetRole {
+        /// The profile's email address or id.
+        who: String,
+        /// customer, agent or admin.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("expected customer, agent or admin, got {s:?}"))
 }
 
 /// Where the knowledge base lives.
@@ -43,4 +111,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HELPCENTER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Ticket database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Token verification.
+    #[command(flatten)]
+    pub jwt: JwtArgs,
 }

@@ -1,7 +1,11 @@
 //! helpcenter: a customer-support backend. A markdown knowledge base indexed with
-//! tantivy ([`kb`]) and its HTTP API ([`http`]). See ARCHITECTURE.md for the codemap.
+//! tantivy ([`kb`]), a ticket portal on PostgreSQL with Row Level Security ([`tickets`],
+//! [`db`], [`auth`]) and their HTTP API ([`http`]). See ARCHITECTURE.md for the codemap.
 
+pub mod auth;
 pub mod config;
+pub mod db;
 pub mod http;
 pub mod kb;
 pub mod server;
+pub mod tickets;

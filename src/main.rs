@@ -5,7 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use helpcenter::config::{Cli, Command, KbArgs, ServeArgs};
+use helpcenter::auth::{JwtKeys, DEV_SECRET};
+use helpcenter::config::{
+    Cli, Command, DbArgs, JwtArgs, KbArgs, ServeArgs, TokenArgs, UsersCommand,
+};
+use helpcenter::db::{Database, DbConfig};
 use helpcenter::http::AppState;
 use helpcenter::kb::KnowledgeBase;
 use helpcenter::server;
@@ -24,6 +28,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Index(args) => index(args),
+        Command::Token(args) => token(args),
+        Command::Users(UsersCommand::SetRole { who, role, db }) => set_role(&who, role, db),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,11 +47,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let kb = Arc::new(KnowledgeBase::new(&args.kb.articles, &args.kb.index));
         server::start_indexing(kb.clone());
+        let db = Database::new(&db_config(&args.db))
+            .map_err(|e| anyhow::anyhow!("invalid database URL: {e}"))?;
+        db.start();
+        let jwt = Arc::new(jwt_keys(&args.jwt));
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        server::serve(listener, AppState { kb }, server::shutdown_signal()).await?;
+        let state = AppState {
+            kb,
+            db: Some(db),
+            jwt,
+        };
+        server::serve(listener, state, server::shutdown_signal()).await?;
         Ok(())
     })
 }
@@ -77,4 +92,48 @@ fn index(args: KbArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn db_config(args: &DbArgs) -> DbConfig {
+    DbConfig {
+        database_url: args.database_url.clone(),
+        authenticator_url: args.authenticator_url.clone(),
+    }
+}
+
+fn jwt_keys(args: &JwtArgs) -> JwtKeys {
+    match args.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+        Some(secret) => JwtKeys::new(secret.as_bytes()),
+        None => {
+            tracing::warn!(
+                "JWT_SECRET is not set: using the development secret; never do this in production"
+            );
+            JwtKeys::new(DEV_SECRET.as_bytes())
+        }
+    }
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let keys = jwt_keys(&args.jwt);
+    println!("{}", keys.mint(args.sub, args.email.as_deref(), args.ttl));
+    Ok(())
+}
+
+fn set_role(who: &str, role: helpcenter::auth::Role, args: DbArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let db = Database::new(&db_config(&args))?;
+        db.migrate_now().await?;
+        match db.set_role(who, role).await? {
+            0 => anyhow::bail!(
+                "no profile with email {who:?} (a user gets one with their first request)"
+            ),
+            _ => {
+                println!("{who} is now {}", role.as_str());
+                Ok(())
+            }
+        }
+    })
 }

@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::db::{sqlstate, DbError};
 use crate::kb::KbError;
 
 /// One invalid parameter or field.
@@ -24,9 +25,21 @@ pub enum ApiError {
     /// A query parameter, field or header is invalid (400).
     #[error("invalid request: {0:?}")]
     BadRequest(Vec<InvalidParam>),
+    /// Missing, malformed, expired or forged credentials (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed to do this (403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Nothing at this address, or not visible to the caller (404).
     #[error("not found: {0}")]
     NotFound(String),
+    /// The request conflicts with the resource's state, e.g. an illegal transition (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Well-formed, but the content breaks a rule (422).
+    #[error("unprocessable: {0:?}")]
+    Unprocessable(Vec<InvalidParam>),
     /// The service cannot answer yet (503).
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -43,6 +56,22 @@ impl ApiError {
             reason: reason.into(),
         }])
     }
+
+    /// A 422 for one field.
+    pub fn unprocessable(name: &str, reason: impl Into<String>) -> Self {
+        ApiError::Unprocessable(vec![InvalidParam {
+            name: name.to_string(),
+            reason: reason.into(),
+        }])
+    }
+}
+
+fn join_params(params: &[InvalidParam]) -> String {
+    params
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The RFC 9457 body.
@@ -65,20 +94,41 @@ pub struct Problem {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, title, detail, invalid_params) = match self {
-            ApiError::BadRequest(params) => {
-                let detail = params
-                    .iter()
-                    .map(|p| format!("{}: {}", p.name, p.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                (
-                    StatusCode::BAD_REQUEST,
-                    "invalid-parameter",
-                    "Invalid request parameter",
-                    detail,
-                    params,
-                )
-            }
+            ApiError::BadRequest(params) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-parameter",
+                "Invalid request parameter",
+                join_params(&params),
+                params,
+            ),
+            ApiError::Unauthorized(why) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+                why,
+                Vec::new(),
+            ),
+            ApiError::Forbidden(why) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                why,
+                Vec::new(),
+            ),
+            ApiError::Conflict(why) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                why,
+                Vec::new(),
+            ),
+            ApiError::Unprocessable(params) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable content",
+                join_params(&params),
+                params,
+            ),
             ApiError::NotFound(what) => (
                 StatusCode::NOT_FOUND,
                 "not-found",
@@ -116,6 +166,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -132,4 +188,58 @@ impl From<KbError> for ApiError {
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(why) => ApiError::Unavailable(why),
+            DbError::Sql(e) => ApiError::from(e),
+        }
+    }
+}
+
+/// The one mapping from PostgreSQL errors to answers; the SQLSTATEs are those listed in
+/// migration 0003's header (raised by its triggers, policies and constraints).
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        let message = match &e {
+            sqlx::Error::Database(db) => db.message().to_string(),
+            _ => String::new(),
+        };
+        let field = match &e {
+            sqlx::Error::Database(db) => db.constraint().map(field_of_constraint),
+            _ => None,
+        };
+        match sqlstate(&e).as_deref() {
+            Some("P0409") => ApiError::Conflict(message),
+            Some("P0403") => ApiError::Forbidden(message),
+            Some("P0422") => ApiError::unprocessable("assignee", message),
+            Some("42501") => ApiError::Forbidden("not allowed".into()),
+            Some("23514") | Some("23503") | Some("22P02") | Some("22001") => {
+                ApiError::unprocessable(field.as_deref().unwrap_or("body"), message)
+            }
+            Some("23505") => ApiError::Conflict(message),
+            _ => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// `tickets_subject_check` -> `subject`.
+fn field_of_constraint(name: &str) -> String {
+    let name = name
+        .strip_suffix("_check")
+        .or_else(|| name.strip_suffix("_fkey"))
+        .or_else(|| name.strip_suffix("_key"))
+        .unwrap_or(name);
+    [
+        "ticket_status_changes_",
+        "ticket_messages_",
+        "tickets_",
+        "profiles_",
+    ]
+    .iter()
+    .find_map(|p| name.strip_prefix(p))
+    .unwrap_or(name)
+    .to_string()
 }

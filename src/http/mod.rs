@@ -2,7 +2,9 @@
 //! edge into the engine's types and never open the index writer or talk SQL themselves.
 
 pub mod error;
+pub mod extract;
 pub mod kb;
+pub mod tickets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -20,6 +22,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use self::error::ApiError;
+use crate::auth::JwtKeys;
+use crate::db::Database;
 use crate::kb::KnowledgeBase;
 
 /// Largest request body accepted.
@@ -32,6 +36,21 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct AppState {
     /// The knowledge base engine.
     pub kb: Arc<KnowledgeBase>,
+    /// The ticket database; `None` serves the knowledge base only (tickets answer 503).
+    pub db: Option<Arc<Database>>,
+    /// Verifies bearer tokens.
+    pub jwt: Arc<JwtKeys>,
+}
+
+impl AppState {
+    /// The knowledge base alone: ticket endpoints answer 503.
+    pub fn knowledge_base_only(kb: Arc<KnowledgeBase>) -> AppState {
+        AppState {
+            kb,
+            db: None,
+            jwt: Arc::new(JwtKeys::new(crate::auth::DEV_SECRET.as_bytes())),
+        }
+    }
 }
 
 /// Builds the application router with its middleware.
@@ -41,6 +60,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(kb::search))
         .route("/api/v1/articles/{*slug}", get(kb::article))
         .route("/api/v1/categories", get(kb::categories))
+        .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
+        .route(
+            "/api/v1/tickets/{id}",
+            get(tickets::get).patch(tickets::patch),
+        )
+        .route("/api/v1/tickets/{id}/timeline", get(tickets::timeline))
+        .route("/api/v1/tickets/{id}/messages", post(tickets::post_message))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found);

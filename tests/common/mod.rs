@@ -135,7 +135,7 @@ pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempD
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState { kb: kb.clone() };
+    let state = AppState::knowledge_base_only(kb.clone());
     tokio::spawn(async move {
         let _ = helpcenter::server::serve(listener, state, async {
             let _ = rx.await;

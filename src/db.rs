@@ -1,0 +1,475 @@
+//! PostgreSQL: the two pools, migrations, the `authenticator` login set-up, availability
+//! tracking, and [`Database::read_as`] / [`Database::write_as`], which run a closure in
+//! a transaction scoped to a user's verified claims.
+//!
+//! Invariants:
+//! * Requests run on the *app* pool, which logs in as `authenticator` (LOGIN, NOINHERIT,
+//!   member of `anon` and `authenticated`). By itself that role can read no ticket: a
+//!   query that skipped the set-up fails with "permission denied".
+//! * Every user transaction starts with ONE statement, `hc_request_setup($claims)`
+//!   (migration 0004), which sets `request.jwt.claims` and `role = authenticated`
+//!   transaction-locally, like PostgREST's `set_config` pair, creates the caller's
+//!   profile on first sight and returns the caller's role.
+//! * Migrations and administrative commands use the *owner* pool (`DATABASE_URL`).
+//! * Both pools are lazy with a short acquire timeout, so the service starts without
+//!   PostgreSQL; a background task migrates once it appears. While it is known to be
+//!   down, callers get [`DbError::Unavailable`] at once.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::{Claims, Role};
+
+/// The local development database.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/helpcenter";
+/// How long a request waits for a connection before answering 503.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections of the request pool.
+pub const APP_POOL_SIZE: u32 = 16;
+
+/// The migrations, embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A unit of work run inside a user transaction.
+pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
+
+/// Who runs a user transaction, as the database sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    /// `auth.uid()`.
+    pub user_id: Uuid,
+    /// The profile's role.
+    pub role: Role,
+}
+
+/// Errors of the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// PostgreSQL cannot be reached, or the schema is not migrated yet.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A statement failed (constraint, policy, trigger, or a bug).
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// The owner's URL: migrations and administration.
+    pub database_url: String,
+    /// The login role that serves requests; derived from the owner's URL when absent.
+    pub authenticator_url: Option<String>,
+}
+
+const STARTING: u8 = 0;
+const READY: u8 = 1;
+const DOWN: u8 = 2;
+
+/// The database handle shared by every request.
+pub struct Database {
+    owner: PgPool,
+    app: PgPool,
+    owner_opts: PgConnectOptions,
+    app_opts: PgConnectOptions,
+    /// Set when the authenticator's password is ours to manage.
+    managed_password: Option<String>,
+    state: AtomicU8,
+    /// Milliseconds since `epoch` of the last outage: pooled connections older than
+    /// that are discarded instead of failing a request.
+    last_down_ms: Arc<AtomicU64>,
+    epoch: Instant,
+    bypass_rls: Option<Mutex<HashMap<Uuid, Role>>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Builds the (lazy) pools; connects to nothing yet.
+    pub fn new(config: &DbConfig) -> Result<Arc<Database>, sqlx::Error> {
+        let owner_opts = PgConnectOptions::from_str(&config.database_url)?
+            .application_name("helpcenter-owner")
+            .disable_statement_logging();
+        let (app_opts, managed_password) = match &config.authenticator_url {
+            Some(url) => (PgConnectOptions::from_str(url)?, None),
+            None => {
+                let password = derived_password(&config.database_url);
+                (
+                    owner_opts
+                        .clone()
+                        .username("authenticator")
+                        .password(&password),
+                    Some(password),
+                )
+            }
+        };
+        let app_opts = app_opts
+            .application_name("helpcenter")
+            .disable_statement_logging();
+        let epoch = Instant::now();
+        let last_down_ms = Arc::new(AtomicU64::new(0));
+        let owner = PgPoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(owner_opts.clone());
+        let down = last_down_ms.clone();
+        let app = PgPoolOptions::new()
+            .max_connections(APP_POOL_SIZE)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // No ping before every request (a round trip): connections made before the
+            // last outage are dropped instead, see `last_down_ms`.
+            .test_before_acquire(false)
+            .before_acquire(move |_conn, meta| {
+                let down_at = down.load(Ordering::Relaxed);
+                let born_at = (epoch.elapsed().saturating_sub(meta.age)).as_millis() as u64;
+                Box::pin(async move { Ok(down_at == 0 || born_at > down_at) })
+            })
+            .connect_lazy_with(app_opts.clone());
+        Ok(Arc::new(Database {
+            owner,
+            app,
+            owner_opts,
+            app_opts,
+            managed_password,
+            state: AtomicU8::new(STARTING),
+            last_down_ms,
+            epoch,
+            bypass_rls: None,
+        }))
+    }
+
+    /// **Benchmarks only.** The same handle, but user work runs on the owner's pool with
+    /// no transaction, no role switch and no claims: Row Level Security is bypassed.
+    /// Exists to measure what RLS costs; never reachable from the command line.
+    pub fn without_rls_for_benchmarks(config: &DbConfig) -> Result<Arc<Database>, sqlx::Error> {
+        let db = Database::new(config)?;
+        let mut db = Arc::try_unwrap(db).map_err(|_| sqlx::Error::PoolClosed)?;
+        db.bypass_rls = Some(Mutex::new(HashMap::new()));
+        Ok(Arc::new(db))
+    }
+
+    /// The owner's pool (migrations, administration, tests).
+    pub fn owner_pool(&self) -> &PgPool {
+        &self.owner
+    }
+
+    /// The request pool (`authenticator`).
+    pub fn app_pool(&self) -> &PgPool {
+        &self.app
+    }
+
+    /// Whether the schema is migrated and the database was reachable last time.
+    pub fn is_ready(&self) -> bool {
+        self.state.load(Ordering::Acquire) == READY
+    }
+
+    /// Starts the background task that migrates once PostgreSQL is reachable and then
+    /// watches for recovery after outages.
+    pub fn start(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let db = self.clone();
+        tokio::spawn(async move { db.maintain().await })
+    }
+
+    async fn maintain(self: Arc<Self>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.migrate_now().await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!("database not ready, retrying in {backoff:?}: {e}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        self.state.store(READY, Ordering::Release);
+        tracing::info!("database ready");
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if self.state.load(Ordering::Acquire) != DOWN {
+                continue;
+            }
+            let probe = tokio::time::timeout(Duration::from_secs(1), async {
+                let mut conn = PgConnection::connect_with(&self.app_opts).await?;
+                sqlx::query("select 1").execute(&mut conn).await?;
+                conn.close().await
+            })
+            .await;
+            if let Ok(Ok(())) = probe {
+                self.state.store(READY, Ordering::Release);
+                tracing::info!("database reachable again");
+            }
+        }
+    }
+
+    /// Creates the database if missing, runs the migrations and sets up the login role.
+    pub async fn migrate_now(&self) -> Result<(), sqlx::Error> {
+        self.create_database_if_missing().await?;
+        MIGRATOR.run(&self.owner).await?;
+        if let Some(password) = &self.managed_password {
+            self.set_up_authenticator(password).await?;
+        }
+        Ok(())
+    }
+
+    async fn create_database_if_missing(&self) -> Result<(), sqlx::Error> {
+        match PgConnection::connect_with(&self.owner_opts).await {
+            Ok(conn) => return conn.close().await,
+            Err(e) if sqlstate(&e).as_deref() == Some("3D000") => {}
+            Err(e) => return Err(e),
+        }
+        let name = self
+            .owner_opts
+            .get_database()
+            .unwrap_or("postgres")
+            .to_string();
+        tracing::info!("creating database {name}");
+        let mut conn =
+            PgConnection::connect_with(&self.owner_opts.clone().database("postgres")).await?;
+        // Utility statements take no bind parameters: quote the identifier.
+        let sql = format!("create database {}", quote_ident(&name));
+        match sqlx::query(&sql).execute(&mut conn).await {
+            Ok(_) => {}
+            Err(e) if sqlstate(&e).as_deref() == Some("42P04") => {} // created concurrently
+            Err(e) => return Err(e),
+        }
+        conn.close().await
+    }
+
+    /// Gives `authenticator` the password derived from the owner's URL unless it can
+    /// already log in with it: idempotent, and parallel services on one cluster agree.
+    async fn set_up_authenticator(&self, password: &str) -> Result<(), sqlx::Error> {
+        match PgConnection::connect_with(&self.app_opts).await {
+            Ok(conn) => return conn.close().await,
+            Err(e) if matches!(sqlstate(&e).as_deref(), Some("28P01") | Some("28000")) => {}
+            Err(e) => return Err(e),
+        }
+        debug_assert!(password.chars().all(|c| c.is_ascii_hexdigit()));
+        tracing::info!("setting the password of role authenticator");
+        // `alter role` takes no bind parameters; the password is hex digits only.
+        let sql = format!("alter role authenticator with login password '{password}'");
+        sqlx::query(&sql).execute(&self.owner).await?;
+        Ok(())
+    }
+
+    /// Runs `work` in a read transaction as the caller. Nothing is committed unless the
+    /// set-up created the caller's profile; the transaction's `ROLLBACK` is queued and
+    /// sent when the connection goes back to the pool, after the response.
+    pub async fn read_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
+    {
+        self.run_as(claims, false, work).await
+    }
+
+    /// Runs `work` in a transaction as the caller and commits it.
+    pub async fn write_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
+    {
+        self.run_as(claims, true, work).await
+    }
+
+    async fn run_as<T, F>(&self, claims: &Claims, commit: bool, work: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
+    {
+        match self.state.load(Ordering::Acquire) {
+            READY => {}
+            STARTING => return Err(DbError::Unavailable("the database is not ready yet".into())),
+            _ => return Err(DbError::Unavailable("the database is unreachable".into())),
+        }
+        if let Some(roles) = &self.bypass_rls {
+            return self.run_bypassing_rls(roles, claims, work).await;
+        }
+        // A connection that died with the server fails at BEGIN; nothing ran yet, so a
+        // fresh connection may be tried.
+        let mut attempt = 0;
+        let mut tx = loop {
+            match self.app.begin().await {
+                Ok(tx) => break tx,
+                Err(e)
+                    if attempt < 2
+                        && is_connection_error(&e)
+                        && !matches!(e, sqlx::Error::PoolTimedOut) =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.classify(e)),
+            }
+        };
+        let (role, created): (String, bool) =
+            sqlx::query_as("select role, created from public.hc_request_setup($1)")
+                .bind(claims.to_db_json())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.classify(e))?;
+        let role = Role::parse(&role).unwrap_or(Role::Customer);
+        let session = Session {
+            user_id: claims.sub,
+            role,
+        };
+        let out = work(&mut tx, session).await.map_err(|e| self.classify(e))?;
+        if commit || created {
+            tx.commit().await.map_err(|e| self.classify(e))?;
+        }
+        Ok(out)
+    }
+
+    async fn run_bypassing_rls<T, F>(
+        &self,
+        roles: &Mutex<HashMap<Uuid, Role>>,
+        claims: &Claims,
+        work: F,
+    ) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
+    {
+        let known = roles.lock().ok().and_then(|m| m.get(&claims.sub).copied());
+        let mut conn = self.owner.acquire().await.map_err(|e| self.classify(e))?;
+        let role = match known {
+            Some(r) => r,
+            None => {
+                let (r,): (String,) =
+                    sqlx::query_as("select role from public.profiles where id = $1")
+                        .bind(claims.sub)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(|e| self.classify(e))?;
+                let r = Role::parse(&r).unwrap_or(Role::Customer);
+                if let Ok(mut m) = roles.lock() {
+                    m.insert(claims.sub, r);
+                }
+                r
+            }
+        };
+        let session = Session {
+            user_id: claims.sub,
+            role,
+        };
+        work(&mut conn, session).await.map_err(|e| self.classify(e))
+    }
+
+    /// Gives the profile `who` (an id or an email address) the role `role`, on the
+    /// owner's connection. An id without a profile yet gets one.
+    pub async fn set_role(&self, who: &str, role: Role) -> Result<u64, sqlx::Error> {
+        let result = match Uuid::parse_str(who) {
+            Ok(id) => {
+                sqlx::query(
+                    "insert into public.profiles (id, role) values ($1, $2) \
+                     on conflict (id) do update set role = excluded.role",
+                )
+                .bind(id)
+                .bind(role.as_str())
+                .execute(&self.owner)
+                .await?
+            }
+            Err(_) => {
+                sqlx::query("update public.profiles set role = $2 where lower(email) = lower($1)")
+                    .bind(who)
+                    .bind(role.as_str())
+                    .execute(&self.owner)
+                    .await?
+            }
+        };
+        Ok(result.rows_affected())
+    }
+
+    /// Sorts an error into "the database is unreachable" (and remembers the outage) or
+    /// a statement's failure.
+    fn classify(&self, e: sqlx::Error) -> DbError {
+        if is_connection_error(&e) {
+            let now = self.epoch.elapsed().as_millis() as u64;
+            self.last_down_ms.store(now.max(1), Ordering::Relaxed);
+            if self.state.load(Ordering::Acquire) == READY {
+                tracing::warn!("database unreachable: {e}");
+                self.state.store(DOWN, Ordering::Release);
+            }
+            return DbError::Unavailable("the database is unreachable".into());
+        }
+        DbError::Sql(e)
+    }
+}
+
+/// The SQLSTATE of a database error.
+pub fn sqlstate(e: &sqlx::Error) -> Option<std::borrow::Cow<'_, str>> {
+    match e {
+        sqlx::Error::Database(db) => db.code(),
+        _ => None,
+    }
+}
+
+/// Errors meaning "no usable connection", as opposed to a statement's failure.
+pub fn is_connection_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
+        // class 08: connection exceptions.
+        sqlx::Error::Database(_) => sqlstate(e)
+            .is_some_and(|c| matches!(&*c, "57P01" | "57P02" | "57P03") || c.starts_with("08")),
+        _ => false,
+    }
+}
+
+/// A password for `authenticator` that every service sharing the owner's credentials
+/// derives alike (so parallel services never fight over it), and nobody else knows.
+fn derived_password(owner_url: &str) -> String {
+    // Everything up to the database name: scheme, credentials, host and port.
+    let authority_end = owner_url
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| owner_url[start..].find('/').map(|j| start + j))
+        .unwrap_or(owner_url.len());
+    let key = blake3::derive_key(
+        "helpcenter authenticator password v1",
+        &owner_url.as_bytes()[..authority_end],
+    );
+    key.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_password_ignores_the_database_name() {
+        let a = derived_password("postgres://u:p@h:5432/one");
+        let b = derived_password("postgres://u:p@h:5432/two?sslmode=disable");
+        let c = derived_password("postgres://u:other@h:5432/one");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("hc_test"), "\"hc_test\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,433 @@
+//! Ticket portal endpoints. Thin: authenticate (extractor), parse the input into the
+//! model's types, run one query function in a user transaction, serialize.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::error::{ApiError, InvalidParam};
+use super::extract::ApiJson;
+use super::AppState;
+use crate::auth::AuthUser;
+use crate::db::Database;
+use crate::tickets::{
+    queries, AssigneeFilter, Body, Category, Cursor, ListQuery, NewTicket, Priority, Subject,
+    TicketId, TicketPatch, TicketStatus, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+    MAX_QUERY_CHARS,
+};
+
+/// The database, or 503 when the service runs without one.
+fn db(state: &AppState) -> Result<&Arc<Database>, ApiError> {
+    state
+        .db
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))
+}
+
+/// A path id; anything but a UUID is simply not found (no probing by format).
+fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
+    TicketId::parse(raw).ok_or_else(not_found)
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no such ticket".into())
+}
+
+fn params(raw: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+fn parse_limit(value: &str, problems: &mut Vec<InvalidParam>) -> i64 {
+    match value.trim().parse::<i64>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+        Ok(n) => {
+            problems.push(param(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}, got {n}"),
+            ));
+            DEFAULT_LIMIT
+        }
+        Err(_) => {
+            problems.push(param(
+                "limit",
+                format!("must be a whole number, got {value:?}"),
+            ));
+            DEFAULT_LIMIT
+        }
+    }
+}
+
+fn param(name: &str, reason: impl Into<String>) -> InvalidParam {
+    InvalidParam {
+        name: name.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses the list parameters, collecting every problem at once.
+pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    let mut query = ListQuery {
+        status: None,
+        q: None,
+        limit: DEFAULT_LIMIT,
+        cursor: None,
+        assignee: None,
+    };
+    let mut problems = Vec::new();
+    for (key, value) in params(raw) {
+        match key.as_str() {
+            "status" if value.is_empty() => {}
+            "status" => match TicketStatus::parse(&value) {
+                Some(s) => query.status = Some(s),
+                None => problems.push(param(
+                    "status",
+                    format!("must be one of {}, got {value:?}", TicketStatus::expected()),
+                )),
+            },
+            "q" => {
+                let q = value.trim();
+                let n = q.chars().count();
+                if n > MAX_QUERY_CHARS {
+                    problems.push(param(
+                        "q",
+                        format!("must be at most {MAX_QUERY_CHARS} characters, got {n}"),
+                    ));
+                } else if n > 0 {
+                    query.q = Some(q.to_string());
+                }
+            }
+            "limit" => query.limit = parse_limit(&value, &mut problems),
+            "cursor" if value.is_empty() => {}
+            "cursor" => match Cursor::decode(&value)
+                .filter(|c| Uuid::parse_str(&c.id).is_ok() && c.at().is_some())
+            {
+                Some(c) => query.cursor = Some(c),
+                None => problems.push(param("cursor", "is not a cursor this API returned")),
+            },
+            "assignee" if value.is_empty() => {}
+            "assignee" => match value.as_str() {
+                "me" => query.assignee = Some(AssigneeFilter::Me),
+                "none" => query.assignee = Some(AssigneeFilter::Nobody),
+                other => match Uuid::parse_str(other) {
+                    Ok(id) => query.assignee = Some(AssigneeFilter::Profile(id)),
+                    Err(_) => problems.push(param("assignee", "must be me, none or a profile id")),
+                },
+            },
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(query)
+    } else {
+        Err(ApiError::BadRequest(problems))
+    }
+}
+
+/// `GET /api/v1/tickets`
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = parse_list_params(raw.as_deref())?;
+    let db = db(&state)?;
+    let page = db
+        .read_as(&claims, move |conn, session| {
+            Box::pin(async move {
+                if query.assignee.is_some() && !session.role.is_staff() {
+                    return Ok(None);
+                }
+                queries::list(conn, session, &query).await.map(Some)
+            })
+        })
+        .await?;
+    match page {
+        Some(page) => Ok(Json(page).into_response()),
+        None => Err(ApiError::invalid(
+            "assignee",
+            "only agents may filter by assignee",
+        )),
+    }
+}
+
+/// The body of `POST /api/v1/tickets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketBody {
+    subject: String,
+    body: String,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+}
+
+/// Parses a create request, collecting every problem at once.
+pub fn parse_new_ticket(
+    body: CreateTicketBody,
+    headers: &HeaderMap,
+) -> Result<NewTicket, ApiError> {
+    let mut problems = Vec::new();
+    let subject = Subject::parse(&body.subject)
+        .map_err(|r| problems.push(param("subject", r)))
+        .ok();
+    let text = Body::parse(&body.body)
+        .map_err(|r| problems.push(param("body", r)))
+        .ok();
+    let priority = match body.priority.as_deref() {
+        None => Some(Priority::Normal),
+        Some(p) => Priority::parse(p).or_else(|| {
+            problems.push(param(
+                "priority",
+                format!("must be one of {}, got {p:?}", Priority::expected()),
+            ));
+            None
+        }),
+    };
+    let category = match body.category.as_deref() {
+        None => None,
+        Some(c) => match Category::parse(c) {
+            Some(c) => Some(c),
+            None => {
+                problems.push(param(
+                    "category",
+                    format!("must be one of {}, got {c:?}", Category::expected()),
+                ));
+                None
+            }
+        },
+    };
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY => Some(k.to_string()),
+            _ => {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+                ))
+            }
+        },
+    };
+    match (subject, text, priority) {
+        (Some(subject), Some(body), Some(priority)) if problems.is_empty() => Ok(NewTicket {
+            subject,
+            body,
+            priority,
+            category,
+            idempotency_key,
+        }),
+        _ => Err(ApiError::Unprocessable(problems)),
+    }
+}
+
+/// `POST /api/v1/tickets`
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateTicketBody>,
+) -> Result<Response, ApiError> {
+    let new = parse_new_ticket(body, &headers)?;
+    let db = db(&state)?;
+    let created = db
+        .write_as(&claims, move |conn, session| {
+            Box::pin(async move { queries::create(conn, session, &new).await })
+        })
+        .await?;
+    match created {
+        queries::Created::New(ticket) => Ok((StatusCode::CREATED, Json(ticket)).into_response()),
+        queries::Created::Replayed(ticket) => Ok((
+            StatusCode::CREATED,
+            [("idempotent-replayed", "true")],
+            Json(ticket),
+        )
+            .into_response()),
+        queries::Created::KeyReused => Err(ApiError::Conflict(
+            "this Idempotency-Key was already used for a different ticket".into(),
+        )),
+    }
+}
+
+/// `GET /api/v1/tickets/{id}`
+pub async fn get(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&id)?;
+    let db = db(&state)?;
+    let ticket = db
+        .read_as(&claims, move |conn, _| {
+            Box::pin(async move { queries::get(conn, id).await })
+        })
+        .await?;
+    ticket
+        .map(|t| Json(t).into_response())
+        .ok_or_else(not_found)
+}
+
+/// `GET /api/v1/tickets/{id}/timeline`
+pub async fn timeline(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&id)?;
+    let mut problems = Vec::new();
+    let mut cursor = None;
+    let mut limit = 50;
+    for (key, value) in params(raw.as_deref()) {
+        match key.as_str() {
+            "cursor" if value.is_empty() => {}
+            "cursor" => match Cursor::decode(&value).filter(|c| c.at().is_some()) {
+                Some(c) => cursor = Some(c),
+                None => problems.push(param("cursor", "is not a cursor this API returned")),
+            },
+            "limit" => limit = parse_limit(&value, &mut problems),
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::BadRequest(problems));
+    }
+    let db = db(&state)?;
+    let page = db
+        .read_as(&claims, move |conn, session| {
+            Box::pin(
+                async move { queries::timeline(conn, session, id, cursor.as_ref(), limit).await },
+            )
+        })
+        .await?;
+    page.map(|p| Json(p).into_response()).ok_or_else(not_found)
+}
+
+/// The body of `POST /api/v1/tickets/{id}/messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageBody {
+    body: String,
+    #[serde(default)]
+    internal: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/messages`
+pub async fn post_message(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<PostMessageBody>,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&id)?;
+    let body = Body::parse(&input.body).map_err(|r| ApiError::unprocessable("body", r))?;
+    let internal = input.internal;
+    let db = db(&state)?;
+    let posted = db
+        .write_as(&claims, move |conn, session| {
+            Box::pin(async move {
+                if internal && !session.role.is_staff() {
+                    // 404 for a ticket the caller cannot see, so ids cannot be probed.
+                    return Ok(Err(match queries::get(conn, id).await? {
+                        Some(_) => {
+                            ApiError::Forbidden("only agents may post internal notes".into())
+                        }
+                        None => not_found(),
+                    }));
+                }
+                let message = queries::post_message(conn, session, id, &body, internal).await?;
+                Ok(message.ok_or_else(not_found))
+            })
+        })
+        .await??;
+    Ok((StatusCode::CREATED, Json(posted)).into_response())
+}
+
+/// The body of `PATCH /api/v1/tickets/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTicketBody {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    /// Absent: unchanged; `null`: unassign; `"me"` or a profile id.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/v1/tickets/{id}`
+pub async fn patch(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<PatchTicketBody>,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&id)?;
+    let mut problems = Vec::new();
+    let mut patch = TicketPatch::default();
+    if let Some(s) = &input.status {
+        match TicketStatus::parse(s) {
+            Some(s) => patch.status = Some(s),
+            None => problems.push(param(
+                "status",
+                format!("must be one of {}, got {s:?}", TicketStatus::expected()),
+            )),
+        }
+    }
+    if let Some(p) = &input.priority {
+        match Priority::parse(p) {
+            Some(p) => patch.priority = Some(p),
+            None => problems.push(param(
+                "priority",
+                format!("must be one of {}, got {p:?}", Priority::expected()),
+            )),
+        }
+    }
+    let mut assign_me = false;
+    match &input.assignee {
+        None => {}
+        Some(None) => patch.assignee = Some(None),
+        Some(Some(a)) if a == "me" => assign_me = true,
+        Some(Some(a)) => match Uuid::parse_str(a) {
+            Ok(u) => patch.assignee = Some(Some(u)),
+            Err(_) => problems.push(param("assignee", "must be null, \"me\" or a profile id")),
+        },
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Unprocessable(problems));
+    }
+    if input.status.is_none() && input.priority.is_none() && input.assignee.is_none() {
+        return Err(ApiError::unprocessable(
+            "body",
+            "nothing to change: give status, priority or assignee",
+        ));
+    }
+    let db = db(&state)?;
+    let updated = db
+        .write_as(&claims, move |conn, session| {
+            Box::pin(async move {
+                // Customers' limits (own tickets, status solved/open only, no priority or
+                // assignee) are enforced by RLS and the tickets_before_update trigger, so
+                // another customer's ticket answers 404 whatever the patch says.
+                if assign_me {
+                    patch.assignee = Some(Some(session.user_id));
+                }
+                let ticket = queries::update(conn, id, &patch).await?;
+                Ok(ticket.ok_or_else(not_found))
+            })
+        })
+        .await??;
+    Ok(Json(updated).into_response())
+}

@@ -1,0 +1,384 @@
+//! The ticket queries. Each runs on a connection already scoped to the caller by
+//! [`crate::db::Database::read_as`] / [`crate::db::Database::write_as`]: Row Level
+//! Security decides what is visible, and these queries never widen that.
+//!
+//! Every value is a bind parameter. List queries are assembled per filter combination
+//! (rather than `$1 is null or ...`) so that each shape gets its own prepared statement
+//! and an index-friendly plan.
+
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    AssigneeFilter, Body, Cursor, ListQuery, Message, NewTicket, Priority, Ticket, TicketId,
+    TicketPage, TicketPatch, TicketStatus, TimelineEntry, TimelinePage,
+};
+use crate::db::Session;
+
+const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.category, \
+     t.requester_id, t.assignee_id, t.created_at, t.updated_at";
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: Uuid,
+    subject: String,
+    status: String,
+    priority: String,
+    category: Option<String>,
+    requester_id: Uuid,
+    assignee_id: Option<Uuid>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = sqlx::Error;
+
+    fn try_from(r: TicketRow) -> Result<Ticket, sqlx::Error> {
+        let status = TicketStatus::parse(&r.status)
+            .ok_or_else(|| decode_error(format!("unknown status {:?}", r.status)))?;
+        let priority = Priority::parse(&r.priority)
+            .ok_or_else(|| decode_error(format!("unknown priority {:?}", r.priority)))?;
+        Ok(Ticket {
+            id: r.id,
+            subject: r.subject,
+            status,
+            priority,
+            category: r.category,
+            requester_id: r.requester_id,
+            assignee_id: r.assignee_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn decode_error(msg: String) -> sqlx::Error {
+    sqlx::Error::Decode(msg.into())
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of the tickets the caller may see, newest update first.
+pub async fn list(
+    conn: &mut PgConnection,
+    session: Session,
+    query: &ListQuery,
+) -> Result<TicketPage, sqlx::Error> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("select ");
+    qb.push(TICKET_COLUMNS);
+    qb.push(" from public.tickets t where true");
+    if !session.role.is_staff() {
+        // RLS already limits customers to their own rows; saying so lets the planner
+        // walk tickets_requester_updated_idx instead of filtering every ticket.
+        qb.push(" and t.requester_id = ").push_bind(session.user_id);
+    }
+    if let Some(status) = query.status {
+        qb.push(" and t.status = ").push_bind(status.as_str());
+    }
+    if let Some(q) = &query.q {
+        qb.push(" and t.subject ilike ")
+            .push_bind(like_pattern(q))
+            .push(" escape '\\'");
+    }
+    match query.assignee {
+        None => {}
+        Some(AssigneeFilter::Me) => {
+            qb.push(" and t.assignee_id = ").push_bind(session.user_id);
+        }
+        Some(AssigneeFilter::Nobody) => {
+            qb.push(" and t.assignee_id is null");
+        }
+        Some(AssigneeFilter::Profile(id)) => {
+            qb.push(" and t.assignee_id = ").push_bind(id);
+        }
+    }
+    if let Some(cursor) = &query.cursor {
+        let at = cursor
+            .at()
+            .ok_or_else(|| decode_error("cursor time".into()))?;
+        let id = Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?;
+        qb.push(" and (t.updated_at, t.id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    qb.push(" order by t.updated_at desc, t.id desc limit ")
+        .push_bind(query.limit + 1);
+    let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let mut tickets = rows
+        .into_iter()
+        .map(Ticket::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if tickets.len() as i64 > query.limit {
+        tickets.truncate(query.limit as usize);
+        tickets
+            .last()
+            .map(|t| Cursor::after(t.updated_at, t.id.to_string()).encode())
+    } else {
+        None
+    };
+    Ok(TicketPage {
+        tickets,
+        next_cursor,
+    })
+}
+
+/// The ticket, if it exists and the caller may see it.
+pub async fn get(conn: &mut PgConnection, id: TicketId) -> Result<Option<Ticket>, sqlx::Error> {
+    let sql = format!("select {TICKET_COLUMNS} from public.tickets t where t.id = $1");
+    let row: Option<TicketRow> = sqlx::query_as(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(Ticket::try_from).transpose()
+}
+
+/// What [`create`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// A new ticket.
+    New(Ticket),
+    /// The ticket an earlier request with the same idempotency key created.
+    Replayed(Ticket),
+    /// The key was used before for a different ticket.
+    KeyReused,
+}
+
+/// Creates a ticket with its first message, or finds the one created earlier with the
+/// same idempotency key.
+pub async fn create(
+    conn: &mut PgConnection,
+    session: Session,
+    new: &NewTicket,
+) -> Result<Created, sqlx::Error> {
+    let sql = format!(
+        "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key) \
+         values ($1, $2, $3, $4, $5) \
+         on conflict (requester_id, idempotency_key) do nothing \
+         returning {TICKET_COLUMNS}"
+    );
+    let inserted: Option<TicketRow> = sqlx::query_as(&sql)
+        .bind(session.user_id)
+        .bind(new.subject.as_str())
+        .bind(new.priority.as_str())
+        .bind(new.category.map(|c| c.as_str()))
+        .bind(new.idempotency_key.as_deref())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let ticket = match inserted {
+        Some(row) => Ticket::try_from(row)?,
+        None => {
+            let sql = format!(
+                "select {TICKET_COLUMNS} from public.tickets t \
+                 where t.requester_id = $1 and t.idempotency_key = $2"
+            );
+            let row: TicketRow = sqlx::query_as(&sql)
+                .bind(session.user_id)
+                .bind(new.idempotency_key.as_deref())
+                .fetch_one(&mut *conn)
+                .await?;
+            let earlier = Ticket::try_from(row)?;
+            return Ok(if earlier.subject == new.subject.as_str() {
+                Created::Replayed(earlier)
+            } else {
+                Created::KeyReused
+            });
+        }
+    };
+    sqlx::query(
+        "insert into public.ticket_messages (ticket_id, author_id, body) values ($1, $2, $3)",
+    )
+    .bind(ticket.id)
+    .bind(session.user_id)
+    .bind(new.body.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Created::New(ticket))
+}
+
+/// Posts a message; `None` when the ticket does not exist or is not visible.
+pub async fn post_message(
+    conn: &mut PgConnection,
+    session: Session,
+    ticket: TicketId,
+    body: &Body,
+    internal: bool,
+) -> Result<Option<Message>, sqlx::Error> {
+    let row: Option<(Uuid, Uuid, Uuid, String, bool, OffsetDateTime)> = sqlx::query_as(
+        "insert into public.ticket_messages (ticket_id, author_id, body, internal) \
+         select $1, $2, $3, $4 where exists (select 1 from public.tickets where id = $1) \
+         returning id, ticket_id, author_id, body, internal, created_at",
+    )
+    .bind(ticket.0)
+    .bind(session.user_id)
+    .bind(body.as_str())
+    .bind(internal)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(
+        |(id, ticket_id, author_id, body, internal, created_at)| Message {
+            id,
+            ticket_id,
+            author_id,
+            body,
+            internal,
+            created_at,
+        },
+    ))
+}
+
+/// Applies `patch`; `None` when the ticket does not exist or is not visible.
+pub async fn update(
+    conn: &mut PgConnection,
+    ticket: TicketId,
+    patch: &TicketPatch,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let sql = format!(
+        "update public.tickets as t set \
+             status = coalesce($2, t.status), \
+             priority = coalesce($3, t.priority), \
+             assignee_id = case when $4 then $5 else t.assignee_id end \
+         where t.id = $1 \
+         returning {TICKET_COLUMNS}"
+    );
+    let row: Option<TicketRow> = sqlx::query_as(&sql)
+        .bind(ticket.0)
+        .bind(patch.status.map(|s| s.as_str()))
+        .bind(patch.priority.map(|p| p.as_str()))
+        .bind(patch.assignee.is_some())
+        .bind(patch.assignee.flatten())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(Ticket::try_from).transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct TimelineRow {
+    kind: Option<String>,
+    id: Option<String>,
+    author_id: Option<Uuid>,
+    author_name: Option<String>,
+    body: Option<String>,
+    internal: Option<bool>,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    created_at: Option<OffsetDateTime>,
+}
+
+/// One page of a ticket's timeline, oldest first; `None` when the ticket does not exist
+/// or is not visible. Internal notes are served to staff only (RLS hides them from
+/// customers; the query says so too).
+pub async fn timeline(
+    conn: &mut PgConnection,
+    session: Session,
+    ticket: TicketId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Option<TimelinePage>, sqlx::Error> {
+    let (after_at, after_id) = match cursor {
+        Some(c) => (
+            Some(c.at().ok_or_else(|| decode_error("cursor time".into()))?),
+            Some(c.id.clone()),
+        ),
+        None => (None, None),
+    };
+    // The outer `left join lateral` keeps one row (with null columns) for a visible
+    // ticket without entries, and none for an invisible one: one round trip.
+    let rows: Vec<TimelineRow> = sqlx::query_as(
+        "select e.kind, e.id, e.author_id, n.display_name as author_name, e.body, e.internal, \
+                e.from_status, e.to_status, e.created_at \
+         from (select id from public.tickets where id = $1) t \
+         left join lateral ( \
+             select u.* from ( \
+                 select 'message'::text as kind, m.id::text as id, m.author_id, m.body, \
+                        m.internal, null::text as from_status, null::text as to_status, m.created_at \
+                 from public.ticket_messages m \
+                 where m.ticket_id = t.id and (not m.internal or $5) \
+                 union all \
+                 select 'status_change', s.id::text, s.changed_by, null, null, \
+                        s.from_status, s.to_status, s.created_at \
+                 from public.ticket_status_changes s \
+                 where s.ticket_id = t.id \
+             ) u \
+             where $2::timestamptz is null or (u.created_at, u.id) > ($2, $3::text) \
+             order by u.created_at, u.id \
+             limit $4 \
+         ) e on true \
+         left join public.ticket_participant_names($1) n on n.id = e.author_id \
+         order by e.created_at, e.id",
+    )
+    .bind(ticket.0)
+    .bind(after_at)
+    .bind(after_id)
+    .bind(limit + 1)
+    .bind(session.role.is_staff())
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (Some(kind), Some(id), Some(created_at)) = (r.kind, r.id, r.created_at) else {
+            continue; // the visible ticket has no (more) entries
+        };
+        entries.push(match kind.as_str() {
+            "message" => TimelineEntry::Message {
+                id,
+                author_id: r.author_id,
+                author_name: r.author_name,
+                body: r.body.unwrap_or_default(),
+                internal: r.internal.unwrap_or(false),
+                created_at,
+            },
+            _ => TimelineEntry::StatusChange {
+                id,
+                author_id: r.author_id,
+                author_name: r.author_name,
+                from_status: r.from_status.unwrap_or_default(),
+                to_status: r.to_status.unwrap_or_default(),
+                created_at,
+            },
+        });
+    }
+    let next_cursor = if entries.len() as i64 > limit {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| match e {
+            TimelineEntry::Message { id, created_at, .. }
+            | TimelineEntry::StatusChange { id, created_at, .. } => {
+                Cursor::after(*created_at, id.clone()).encode()
+            }
+        })
+    } else {
+        None
+    };
+    Ok(Some(TimelinePage {
+        entries,
+        next_cursor,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

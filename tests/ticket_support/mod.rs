@@ -1,0 +1,302 @@
+//! Shared test helpers, zero-to-production style: every test gets its own fresh
+//! database (`hc_test_<uuid>`) and its own service on `127.0.0.1:0`, and talks HTTP.
+//!
+//! Needs the local PostgreSQL (`bash scripts/pg-up.sh`); `HC_TEST_PG` overrides the
+//! server URL (without database name).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use helpcenter::auth::{JwtKeys, Role};
+use helpcenter::db::{Database, DbConfig};
+use helpcenter::http::AppState;
+use helpcenter::kb::KnowledgeBase;
+use helpcenter::server;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// The JWT secret of test services.
+pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!";
+
+/// The PostgreSQL server, without a database name.
+pub fn pg_base() -> String {
+    std::env::var("HC_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432".into())
+}
+
+/// A running service on a fresh database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// Signs tokens the service accepts.
+    pub jwt: Arc<JwtKeys>,
+    /// The service's database handle.
+    pub db: Arc<Database>,
+    /// The owner's URL of the test database.
+    pub database_url: String,
+    /// The test database's name.
+    pub db_name: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A user with a token.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Profile id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// A response: status and JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Content type.
+    pub content_type: String,
+    /// Body.
+    pub body: Value,
+    /// Raw body.
+    pub text: String,
+}
+
+/// Creates a fresh database and starts the service on it, ready to serve tickets.
+pub async fn spawn_app() -> TestApp {
+    let db_name = format!("hc_test_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&format!("{}/postgres", pg_base()))
+        .await
+        .expect("PostgreSQL must be running: bash scripts/pg-up.sh");
+    admin
+        .execute(format!("create database \"{db_name}\"").as_str())
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let database_url = format!("{}/{db_name}", pg_base());
+    let db = Database::new(&DbConfig {
+        database_url: database_url.clone(),
+        authenticator_url: None,
+    })
+    .expect("database config");
+    db.start();
+    wait_until("database ready", Duration::from_secs(60), || {
+        let db = db.clone();
+        async move { db.is_ready() }
+    })
+    .await;
+    spawn_service(Some(db), database_url, db_name).await
+}
+
+/// Starts the service with the given database handle (maybe unreachable).
+pub async fn spawn_service(
+    db: Option<Arc<Database>>,
+    database_url: String,
+    db_name: String,
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let articles = dir.path().join("articles");
+    std::fs::create_dir_all(articles.join("account")).expect("articles dir");
+    std::fs::write(
+        articles.join("account/reset-password.md"),
+        "---\ntitle: Reset your password\nsummary: How to reset a forgotten password.\nupdated: 2026-01-01\n---\n\nClick **Forgot password** on the sign-in page.\n",
+    )
+    .expect("article");
+    let kb = Arc::new(KnowledgeBase::new(&articles, dir.path().join("index")));
+    server::start_indexing(kb.clone());
+    let jwt = Arc::new(JwtKeys::new(SECRET));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let state = AppState {
+        kb,
+        db: db.clone(),
+        jwt: jwt.clone(),
+    };
+    tokio::spawn(async move {
+        let _ = server::serve(listener, state, async move {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    let db = db.unwrap_or_else(|| {
+        Database::new(&DbConfig {
+            database_url: database_url.clone(),
+            authenticator_url: None,
+        })
+        .expect("db")
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client"),
+        jwt,
+        db,
+        database_url,
+        db_name,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
+}
+
+/// Polls `check` until it holds, failing the test after `limit`.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(10);
+    while !check().await {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let name = self.db_name.clone();
+        // Best effort, on a thread of its own: the test's runtime is going away.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    if let Ok(mut c) =
+                        PgConnection::connect(&format!("{}/postgres", pg_base())).await
+                    {
+                        let _ = c
+                            .execute(
+                                format!("drop database if exists \"{name}\" with (force)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+impl TestApp {
+    /// A new customer (the profile appears with the first request).
+    pub fn customer(&self, name: &str) -> User {
+        let id = Uuid::new_v4();
+        let email = format!("{name}-{}@example.com", &id.simple().to_string()[..8]);
+        User {
+            id,
+            token: self.jwt.mint(id, Some(&email), 3600),
+            email,
+        }
+    }
+
+    /// A new agent.
+    pub async fn agent(&self, name: &str) -> User {
+        let user = self.customer(name);
+        self.db
+            .set_role(&user.id.to_string(), Role::Agent)
+            .await
+            .expect("set role");
+        user
+    }
+
+    /// Sends a request with an optional token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        reply(req.send().await.expect("request")).await
+    }
+
+    /// GET as `user`.
+    pub async fn get(&self, user: &User, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(&user.token), None).await
+    }
+
+    /// POST JSON as `user`.
+    pub async fn post(&self, user: &User, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    /// PATCH JSON as `user`.
+    pub async fn patch(&self, user: &User, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    /// Creates a ticket as `user` and returns it (asserting 201).
+    pub async fn create_ticket(&self, user: &User, subject: &str, body: &str) -> Value {
+        let r = self
+            .post(
+                user,
+                "/api/v1/tickets",
+                json!({"subject": subject, "body": body}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body
+    }
+
+    /// An owner connection to the test database (bypasses nothing by itself; the owner
+    /// is a superuser locally).
+    pub async fn owner_conn(&self) -> PgConnection {
+        PgConnection::connect(&self.database_url)
+            .await
+            .expect("owner connection")
+    }
+}
+
+/// Reads a response.
+pub async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        content_type,
+        body,
+        text,
+    }
+}
+
+/// Asserts a problem+json answer with `status`.
+pub fn assert_problem(r: &Reply, status: StatusCode) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert_eq!(r.content_type, "application/problem+json", "{}", r.text);
+    assert_eq!(r.body["status"], status.as_u16(), "{}", r.text);
+}
