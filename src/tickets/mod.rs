@@ -188,7 +188,7 @@ impl Cursor {
         let (micros, id) = s.split_once('.')?;
         let micros: i64 = micros.parse().ok()?;
         let id_ok = !id.is_empty()
-            && id.len() <= 36
+            && id.len() <= 40
             && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
         id_ok.then(|| Cursor {
             micros,

@@ -270,6 +270,7 @@ pub async fn update(
 #[derive(sqlx::FromRow)]
 struct TimelineRow {
     kind: Option<String>,
+    sort_key: Option<String>,
     id: Option<String>,
     author_id: Option<Uuid>,
     author_name: Option<String>,
@@ -280,7 +281,8 @@ struct TimelineRow {
     created_at: Option<OffsetDateTime>,
 }
 
-/// One page of a ticket's timeline, oldest first; `None` when the ticket does not exist
+/// One page of a ticket's timeline, oldest first (a message before the status change it
+/// caused in the same transaction); `None` when the ticket does not exist
 /// or is not visible. Internal notes are served to staff only (RLS hides them from
 /// customers; the query says so too).
 pub async fn timeline(
@@ -300,27 +302,27 @@ pub async fn timeline(
     // The outer `left join lateral` keeps one row (with null columns) for a visible
     // ticket without entries, and none for an invisible one: one round trip.
     let rows: Vec<TimelineRow> = sqlx::query_as(
-        "select e.kind, e.id, e.author_id, n.display_name as author_name, e.body, e.internal, \
+        "select e.kind, e.sort_key, e.id, e.author_id, n.display_name as author_name, e.body, e.internal, \
                 e.from_status, e.to_status, e.created_at \
          from (select id from public.tickets where id = $1) t \
          left join lateral ( \
              select u.* from ( \
-                 select 'message'::text as kind, m.id::text as id, m.author_id, m.body, \
+                 select 'message'::text as kind, '0' || m.id::text as sort_key, m.id::text as id, m.author_id, m.body, \
                         m.internal, null::text as from_status, null::text as to_status, m.created_at \
                  from public.ticket_messages m \
                  where m.ticket_id = t.id and (not m.internal or $5) \
                  union all \
-                 select 'status_change', s.id::text, s.changed_by, null, null, \
+                 select 'status_change', '1' || lpad(s.id::text, 20, '0'), s.id::text, s.changed_by, null, null, \
                         s.from_status, s.to_status, s.created_at \
                  from public.ticket_status_changes s \
                  where s.ticket_id = t.id \
              ) u \
-             where $2::timestamptz is null or (u.created_at, u.id) > ($2, $3::text) \
-             order by u.created_at, u.id \
+             where $2::timestamptz is null or (u.created_at, u.sort_key) > ($2, $3::text) \
+             order by u.created_at, u.sort_key \
              limit $4 \
          ) e on true \
          left join public.ticket_participant_names($1) n on n.id = e.author_id \
-         order by e.created_at, e.id",
+         order by e.created_at, e.sort_key",
     )
     .bind(ticket.0)
     .bind(after_at)
@@ -333,10 +335,14 @@ pub async fn timeline(
         return Ok(None);
     }
     let mut entries = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
     for r in rows {
-        let (Some(kind), Some(id), Some(created_at)) = (r.kind, r.id, r.created_at) else {
+        let (Some(kind), Some(key), Some(id), Some(created_at)) =
+            (r.kind, r.sort_key, r.id, r.created_at)
+        else {
             continue; // the visible ticket has no (more) entries
         };
+        keys.push((created_at, key));
         entries.push(match kind.as_str() {
             "message" => TimelineEntry::Message {
                 id,
@@ -358,12 +364,8 @@ pub async fn timeline(
     }
     let next_cursor = if entries.len() as i64 > limit {
         entries.truncate(limit as usize);
-        entries.last().map(|e| match e {
-            TimelineEntry::Message { id, created_at, .. }
-            | TimelineEntry::StatusChange { id, created_at, .. } => {
-                Cursor::after(*created_at, id.clone()).encode()
-            }
-        })
+        keys.get(limit as usize - 1)
+            .map(|(at, key)| Cursor::after(*at, key.clone()).encode())
     } else {
         None
     };
