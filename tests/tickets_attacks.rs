@@ -1,0 +1,458 @@
+//! The attack suite: another customer's ids, internal notes, bad tokens, and the
+//! database roles themselves.
+
+mod ticket_support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection, Row};
+use ticket_support::{assert_problem, spawn_app, TestApp, SECRET};
+use uuid::Uuid;
+
+/// base64url without padding.
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn sign_with(alg: jsonwebtoken::Algorithm, secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+fn claims_for(sub: Uuid) -> Value {
+    let now = helpcenter::auth::now_secs();
+    json!({"sub": sub, "role": "authenticated", "aud": "authenticated", "exp": now + 600, "iat": now, "email": "mallory@example.com"})
+}
+
+async fn ticket_state(app: &TestApp, id: &str) -> (String, String, Option<Uuid>, i64) {
+    let mut conn = app.owner_conn().await;
+    let row = sqlx::query(
+        "select status, priority, assignee_id, \
+                (select count(*) from public.ticket_messages m where m.ticket_id = t.id) as messages \
+         from public.tickets t where id = $1::uuid",
+    )
+    .bind(id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    (row.get(0), row.get(1), row.get(2), row.get(3))
+}
+
+#[tokio::test]
+async fn another_customer_gets_404_on_every_endpoint_and_changes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let bob = app.customer("bob");
+    let ticket = app.create_ticket(&alice, "Alice's", "private body").await;
+    let id = ticket["id"].as_str().unwrap();
+    let before = ticket_state(&app, id).await;
+
+    let path = format!("/api/v1/tickets/{id}");
+    assert_problem(&app.get(&bob, &path).await, StatusCode::NOT_FOUND);
+    assert_problem(
+        &app.get(&bob, &format!("{path}/timeline")).await,
+        StatusCode::NOT_FOUND,
+    );
+    for body in [
+        json!({"body": "hijack"}),
+        json!({"body": "hijack", "internal": true}),
+    ] {
+        let r = app.post(&bob, &format!("{path}/messages"), body).await;
+        assert_problem(&r, StatusCode::NOT_FOUND);
+    }
+    for patch in [
+        json!({"status": "solved"}),
+        json!({"status": "closed"}),
+        json!({"priority": "urgent"}),
+        json!({"assignee": "me"}),
+        json!({"assignee": null}),
+    ] {
+        let r = app.patch(&bob, &path, patch.clone()).await;
+        assert_problem(&r, StatusCode::NOT_FOUND);
+    }
+    let list = app.get(&bob, "/api/v1/tickets").await;
+    assert_eq!(list.body["tickets"], json!([]));
+    let list = app
+        .get(&bob, &format!("/api/v1/tickets?q={}", "Alice"))
+        .await;
+    assert_eq!(list.body["tickets"], json!([]));
+
+    assert_eq!(
+        ticket_state(&app, id).await,
+        before,
+        "Alice's ticket is untouched"
+    );
+    let r = app.get(&alice, &format!("{path}/timeline")).await;
+    assert!(!r.text.contains("hijack"));
+}
+
+#[tokio::test]
+async fn a_customer_never_receives_an_internal_notes_text() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let agent = app.agent("agnes").await;
+    let ticket = app
+        .create_ticket(&alice, "Where is my parcel", "Order 1234")
+        .await;
+    let id = ticket["id"].as_str().unwrap();
+    let secret = "INTERNAL-7c1e: customer flagged for fraud review";
+    let r = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{id}/messages"),
+            json!({"body": secret, "internal": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let mut answers = vec![
+        app.get(&alice, "/api/v1/tickets").await,
+        app.get(&alice, &format!("/api/v1/tickets/{id}")).await,
+        app.get(&alice, &format!("/api/v1/tickets/{id}/timeline"))
+            .await,
+        app.get(&alice, &format!("/api/v1/tickets/{id}/timeline?limit=1"))
+            .await,
+        app.post(
+            &alice,
+            &format!("/api/v1/tickets/{id}/messages"),
+            json!({"body": "any news?"}),
+        )
+        .await,
+        app.patch(
+            &alice,
+            &format!("/api/v1/tickets/{id}"),
+            json!({"status": "solved"}),
+        )
+        .await,
+    ];
+    // Page through the whole timeline too.
+    let mut cursor = app
+        .get(&alice, &format!("/api/v1/tickets/{id}/timeline?limit=1"))
+        .await
+        .body["next_cursor"]
+        .clone();
+    while let Some(c) = cursor.as_str() {
+        let r = app
+            .get(
+                &alice,
+                &format!("/api/v1/tickets/{id}/timeline?limit=1&cursor={c}"),
+            )
+            .await;
+        cursor = r.body["next_cursor"].clone();
+        answers.push(r);
+    }
+    for r in &answers {
+        assert!(r.status.is_success(), "{}", r.text);
+        assert!(!r.text.contains("INTERNAL-7c1e"), "leaked: {}", r.text);
+        assert!(!r.text.contains("\"internal\":true"), "leaked: {}", r.text);
+    }
+    // The agent does see it.
+    let r = app
+        .get(&agent, &format!("/api/v1/tickets/{id}/timeline"))
+        .await;
+    assert!(r.text.contains("INTERNAL-7c1e"));
+}
+
+#[tokio::test]
+async fn forged_expired_and_unsigned_tokens_are_refused() {
+    let app = spawn_app().await;
+    let sub = Uuid::new_v4();
+    let now = helpcenter::auth::now_secs();
+    let good = claims_for(sub);
+    let mut expired = good.clone();
+    expired["exp"] = json!(now - 3600);
+    let mut not_yet = good.clone();
+    not_yet["nbf"] = json!(now + 3600);
+    let mut wrong_aud = good.clone();
+    wrong_aud["aud"] = json!("service");
+    let mut no_sub = good.clone();
+    no_sub.as_object_mut().unwrap().remove("sub");
+    let mut bad_sub = good.clone();
+    bad_sub["sub"] = json!("not-a-uuid");
+    let mut service_role = good.clone();
+    service_role["role"] = json!("service_role");
+    let mut no_exp = good.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let hs = jsonwebtoken::Algorithm::HS256;
+    let payload = b64url(serde_json::to_string(&good).unwrap().as_bytes());
+    let tokens = [
+        ("wrong secret", sign_with(hs, b"not-the-secret", &good)),
+        ("expired", sign_with(hs, SECRET, &expired)),
+        ("not yet valid", sign_with(hs, SECRET, &not_yet)),
+        ("wrong audience", sign_with(hs, SECRET, &wrong_aud)),
+        ("missing sub", sign_with(hs, SECRET, &no_sub)),
+        ("sub not a uuid", sign_with(hs, SECRET, &bad_sub)),
+        ("missing exp", sign_with(hs, SECRET, &no_exp)),
+        ("service role", sign_with(hs, SECRET, &service_role)),
+        (
+            "HS512, same secret",
+            sign_with(jsonwebtoken::Algorithm::HS512, SECRET, &good),
+        ),
+        (
+            "alg none",
+            format!("{}.{payload}.", b64url(br#"{"alg":"none","typ":"JWT"}"#)),
+        ),
+        (
+            "alg None",
+            format!("{}.{payload}.", b64url(br#"{"alg":"None","typ":"JWT"}"#)),
+        ),
+        ("tampered payload", {
+            let t = sign_with(hs, SECRET, &good);
+            let parts: Vec<&str> = t.split('.').collect();
+            let mut evil = good.clone();
+            evil["sub"] = json!(Uuid::new_v4());
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                b64url(serde_json::to_string(&evil).unwrap().as_bytes()),
+                parts[2]
+            )
+        }),
+        ("garbage", "a.b.c".to_string()),
+    ];
+    for (what, token) in &tokens {
+        for (method, path) in [
+            (Method::GET, "/api/v1/tickets"),
+            (Method::POST, "/api/v1/tickets"),
+        ] {
+            let r = app
+                .send(
+                    method,
+                    path,
+                    Some(token),
+                    Some(json!({"subject": "s", "body": "b"})),
+                )
+                .await;
+            assert_problem(&r, StatusCode::UNAUTHORIZED);
+            assert!(r.body["detail"].is_string(), "{what}");
+        }
+    }
+    // The good one works, and the refused ones created nothing.
+    let token = sign_with(hs, SECRET, &good);
+    let r = app
+        .send(Method::GET, "/api/v1/tickets", Some(&token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut conn = app.owner_conn().await;
+    let n: i64 = sqlx::query_scalar("select count(*) from public.tickets")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// A connection as the service's login role, from the derived password.
+async fn authenticator(app: &TestApp) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
+    app.db
+        .app_pool()
+        .acquire()
+        .await
+        .expect("authenticator connection")
+}
+
+#[tokio::test]
+async fn at_sql_level_authenticated_with_a_customers_claims_sees_only_their_rows() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let bob = app.customer("bob");
+    let agent = app.agent("agnes").await;
+    let a1 = app.create_ticket(&alice, "A1", "a").await;
+    app.create_ticket(&alice, "A2", "a").await;
+    let b1 = app.create_ticket(&bob, "B1", "b").await;
+    let r = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{}/messages", a1["id"].as_str().unwrap()),
+            json!({"body": "note", "internal": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    let mut conn = authenticator(&app).await;
+    let mut tx = conn.begin().await.unwrap();
+    // PostgREST's way: role and claims in one statement.
+    sqlx::query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)")
+        .bind(json!({"sub": alice.id, "role": "authenticated"}).to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let subjects: Vec<String> =
+        sqlx::query_scalar("select subject from public.tickets order by subject")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(subjects, ["A1", "A2"]);
+    let internal: i64 =
+        sqlx::query_scalar("select count(*) from public.ticket_messages where internal")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(internal, 0, "internal notes are invisible to customers");
+    let profiles: i64 = sqlx::query_scalar("select count(*) from public.profiles")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(profiles, 1, "only her own profile");
+    let updated = sqlx::query("update public.tickets set subject = 'pwned' where id = $1")
+        .bind(Uuid::parse_str(b1["id"].as_str().unwrap()).unwrap())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.rows_affected(),
+        0,
+        "Bob's ticket is invisible to Alice"
+    );
+    let err =
+        sqlx::query("insert into public.tickets (requester_id, subject) values ($1, 'as bob')")
+            .bind(bob.id)
+            .execute(&mut *tx)
+            .await
+            .expect_err("cannot open a ticket for someone else");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("42501"));
+    drop(tx);
+
+    // Claims end with the transaction: the bare login role again sees nothing.
+    let err = sqlx::query("select count(*) from public.tickets")
+        .fetch_one(&mut *conn)
+        .await
+        .expect_err("no role, no rows");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("42501"));
+}
+
+#[tokio::test]
+async fn at_sql_level_the_login_role_alone_sees_nothing() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    app.create_ticket(&alice, "A1", "a").await;
+    let mut conn = authenticator(&app).await;
+    for table in [
+        "tickets",
+        "ticket_messages",
+        "ticket_status_changes",
+        "profiles",
+        "customer_tickets",
+    ] {
+        let err = sqlx::query(&format!("select count(*) from public.{table}"))
+            .fetch_one(&mut *conn)
+            .await
+            .expect_err(table);
+        assert_eq!(
+            helpcenter::db::sqlstate(&err).as_deref(),
+            Some("42501"),
+            "{table}: {err}"
+        );
+    }
+    // And `authenticated` without claims sees no row.
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("select set_config('role', 'authenticated', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from public.tickets")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn a_customer_cannot_make_themselves_an_agent() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    app.get(&alice, "/api/v1/tickets").await;
+    let mut conn = authenticator(&app).await;
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("select * from public.hc_request_setup($1)")
+        .bind(json!({"sub": alice.id, "role": "authenticated"}).to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let err = sqlx::query("update public.profiles set role = 'admin' where id = $1")
+        .bind(alice.id)
+        .execute(&mut *tx)
+        .await
+        .expect_err("role is not updatable");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("42501"));
+}
+
+#[tokio::test]
+async fn token_and_users_set_role_commands_work() {
+    let app = spawn_app().await;
+    let sub = Uuid::new_v4();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
+        .args([
+            "token",
+            "--sub",
+            &sub.to_string(),
+            "--email",
+            "cli@example.com",
+            "--ttl",
+            "10m",
+        ])
+        .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let claims = app.jwt.verify(&token).unwrap();
+    assert_eq!(claims.sub, sub);
+    assert!(claims.exp <= helpcenter::auth::now_secs() + 600);
+
+    // The first request creates the profile; then the CLI promotes it by email.
+    let r = app
+        .send(Method::GET, "/api/v1/tickets", Some(&token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
+        .args(["users", "set-role", "CLI@example.com", "agent"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
+    let role: String = sqlx::query_scalar("select role from public.profiles where id = $1")
+        .bind(sub)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(role, "agent");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
+        .args(["users", "set-role", "nobody@example.com", "admin"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
+        .args(["users", "set-role", "cli@example.com", "root"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
