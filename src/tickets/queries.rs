@@ -72,13 +72,14 @@ fn like_pattern(q: &str) -> String {
     out
 }
 
-/// One page of the tickets the caller may see, newest update first.
-pub async fn list(
-    conn: &mut PgConnection,
+/// The list query for `session` and `query`, after `prefix` (`"select "`, or
+/// `"explain ... select "` for the benchmark's plans).
+pub fn list_query<'a>(
+    prefix: &str,
     session: Session,
-    query: &ListQuery,
-) -> Result<TicketPage, sqlx::Error> {
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("select ");
+    query: &'a ListQuery,
+) -> Result<QueryBuilder<'a, Postgres>, sqlx::Error> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(prefix);
     qb.push(TICKET_COLUMNS);
     qb.push(" from public.tickets t where true");
     if !session.role.is_staff() {
@@ -119,6 +120,16 @@ pub async fn list(
     }
     qb.push(" order by t.updated_at desc, t.id desc limit ")
         .push_bind(query.limit + 1);
+    Ok(qb)
+}
+
+/// One page of the tickets the caller may see, newest update first.
+pub async fn list(
+    conn: &mut PgConnection,
+    session: Session,
+    query: &ListQuery,
+) -> Result<TicketPage, sqlx::Error> {
+    let mut qb = list_query("select ", session, query)?;
     let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
     let mut tickets = rows
         .into_iter()
@@ -267,6 +278,31 @@ pub async fn update(
     row.map(Ticket::try_from).transpose()
 }
 
+/// The timeline query: $1 ticket, $2/$3 cursor (time, sort key), $4 limit, $5 staff.
+/// The outer `left join lateral` keeps one row (with null columns) for a visible
+/// ticket without entries, and none for an invisible one: one round trip.
+pub const TIMELINE_SQL: &str = "select e.kind, e.sort_key, e.id, e.author_id, n.display_name as author_name, e.body, e.internal, \
+                e.from_status, e.to_status, e.created_at \
+         from (select id from public.tickets where id = $1) t \
+         left join lateral ( \
+             select u.* from ( \
+                 select 'message'::text as kind, '0' || m.id::text as sort_key, m.id::text as id, m.author_id, m.body, \
+                        m.internal, null::text as from_status, null::text as to_status, m.created_at \
+                 from public.ticket_messages m \
+                 where m.ticket_id = t.id and (not m.internal or $5) \
+                 union all \
+                 select 'status_change', '1' || lpad(s.id::text, 20, '0'), s.id::text, s.changed_by, null, null, \
+                        s.from_status, s.to_status, s.created_at \
+                 from public.ticket_status_changes s \
+                 where s.ticket_id = t.id \
+             ) u \
+             where $2::timestamptz is null or (u.created_at, u.sort_key) > ($2, $3::text) \
+             order by u.created_at, u.sort_key \
+             limit $4 \
+         ) e on true \
+         left join public.ticket_participant_names($1) n on n.id = e.author_id \
+         order by e.created_at, e.sort_key";
+
 #[derive(sqlx::FromRow)]
 struct TimelineRow {
     kind: Option<String>,
@@ -299,38 +335,14 @@ pub async fn timeline(
         ),
         None => (None, None),
     };
-    // The outer `left join lateral` keeps one row (with null columns) for a visible
-    // ticket without entries, and none for an invisible one: one round trip.
-    let rows: Vec<TimelineRow> = sqlx::query_as(
-        "select e.kind, e.sort_key, e.id, e.author_id, n.display_name as author_name, e.body, e.internal, \
-                e.from_status, e.to_status, e.created_at \
-         from (select id from public.tickets where id = $1) t \
-         left join lateral ( \
-             select u.* from ( \
-                 select 'message'::text as kind, '0' || m.id::text as sort_key, m.id::text as id, m.author_id, m.body, \
-                        m.internal, null::text as from_status, null::text as to_status, m.created_at \
-                 from public.ticket_messages m \
-                 where m.ticket_id = t.id and (not m.internal or $5) \
-                 union all \
-                 select 'status_change', '1' || lpad(s.id::text, 20, '0'), s.id::text, s.changed_by, null, null, \
-                        s.from_status, s.to_status, s.created_at \
-                 from public.ticket_status_changes s \
-                 where s.ticket_id = t.id \
-             ) u \
-             where $2::timestamptz is null or (u.created_at, u.sort_key) > ($2, $3::text) \
-             order by u.created_at, u.sort_key \
-             limit $4 \
-         ) e on true \
-         left join public.ticket_participant_names($1) n on n.id = e.author_id \
-         order by e.created_at, e.sort_key",
-    )
-    .bind(ticket.0)
-    .bind(after_at)
-    .bind(after_id)
-    .bind(limit + 1)
-    .bind(session.role.is_staff())
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<TimelineRow> = sqlx::query_as(TIMELINE_SQL)
+        .bind(ticket.0)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(limit + 1)
+        .bind(session.role.is_staff())
+        .fetch_all(&mut *conn)
+        .await?;
     if rows.is_empty() {
         return Ok(None);
     }
