@@ -396,8 +396,12 @@ impl Database {
     /// a statement's failure.
     fn classify(&self, e: sqlx::Error) -> DbError {
         if is_connection_error(&e) {
-            let now = self.epoch.elapsed().as_millis() as u64;
-            self.last_down_ms.store(now.max(1), Ordering::Relaxed);
+            // A timed-out acquire may only mean a busy pool: it makes callers wait for
+            // the probe, but does not condemn the pooled connections.
+            if !matches!(e, sqlx::Error::PoolTimedOut) {
+                let now = self.epoch.elapsed().as_millis() as u64;
+                self.last_down_ms.store(now.max(1), Ordering::Relaxed);
+            }
             if self.state.load(Ordering::Acquire) == READY {
                 tracing::warn!("database unreachable: {e}");
                 self.state.store(DOWN, Ordering::Release);
