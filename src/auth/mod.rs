@@ -79,6 +79,10 @@ pub struct Claims {
     /// The user's email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Every other claim (Supabase adds `app_metadata`, `session_id`, …), kept so that
+    /// `auth.jwt()` in the database sees the whole verified token.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Claims {
@@ -179,6 +183,7 @@ impl JwtKeys {
             exp: now + ttl_secs,
             iat: Some(now),
             email: email.map(str::to_string),
+            extra: serde_json::Map::new(),
         };
         self.sign(&claims)
     }
@@ -257,6 +262,20 @@ mod tests {
         assert_eq!(claims.sub, sub);
         assert!(JwtKeys::new(b"other").verify(&token).is_err());
         assert!(keys.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn unknown_claims_reach_the_database() {
+        let keys = JwtKeys::new(b"secret");
+        let sub = Uuid::new_v4();
+        let token = keys.sign(&serde_json::json!({
+            "sub": sub, "role": "authenticated", "aud": "authenticated",
+            "exp": now_secs() + 60, "app_metadata": {"plan": "pro"}
+        }));
+        let claims = keys.verify(&token).unwrap();
+        let db: serde_json::Value = serde_json::from_str(&claims.to_db_json()).unwrap();
+        assert_eq!(db["app_metadata"]["plan"], "pro");
+        assert_eq!(db["sub"], sub.to_string());
     }
 
     #[test]
