@@ -203,8 +203,18 @@ async fn invalid_tickets_are_refused_naming_the_field() {
         )
         .await;
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = app.get(&alice, "/api/v1/tickets/not-a-uuid").await;
-    assert_problem(&r, StatusCode::NOT_FOUND);
+    for path in [
+        "/api/v1/tickets/not-a-uuid",
+        "/api/v1/tickets/%FF%FE",
+        "/api/v1/tickets/%FF/timeline",
+    ] {
+        let r = app.get(&alice, path).await;
+        assert_problem(&r, StatusCode::NOT_FOUND);
+    }
+    let r = app
+        .send(Method::DELETE, "/api/v1/tickets", Some(&alice.token), None)
+        .await;
+    assert_problem(&r, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// Nothing at this address, or not visible to the caller (404).
     #[error("not found: {0}")]
     NotFound(String),
+    /// The endpoint exists but not for this method (405).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
     /// The request conflicts with the resource's state, e.g. an illegal transition (409).
     #[error("conflict: {0}")]
     Conflict(String),
@@ -112,6 +115,13 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "Forbidden",
+                why,
+                Vec::new(),
+            ),
+            ApiError::MethodNotAllowed(why) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
                 why,
                 Vec::new(),
             ),

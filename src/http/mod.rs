@@ -69,7 +69,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets/{id}/messages", post(tickets::post_message))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .fallback(not_found);
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
     api.with_state(state).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -105,6 +106,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
             "the search index is still being built".into(),
         ))
     }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("this endpoint does not answer that method".into())
 }
 
 async fn not_found() -> ApiError {

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -29,9 +30,20 @@ fn db(state: &AppState) -> Result<&Arc<Database>, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))
 }
 
-/// A path id; anything but a UUID is simply not found (no probing by format).
-fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
-    TicketId::parse(raw).ok_or_else(not_found)
+/// The `{id}` of a ticket path. Anything but a UUID (including a segment that is not
+/// even valid UTF-8) is simply not found, like an unknown id: no probing by format.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketPath(pub TicketId);
+
+impl<S: Send + Sync> FromRequestParts<S> for TicketPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        TicketId::parse(&raw).map(TicketPath).ok_or_else(not_found)
+    }
 }
 
 fn not_found() -> ApiError {
@@ -259,9 +271,8 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    TicketPath(id): TicketPath,
 ) -> Result<Response, ApiError> {
-    let id = ticket_id(&id)?;
     let db = db(&state)?;
     let ticket = db
         .read_as(&claims, move |conn, _| {
@@ -277,10 +288,9 @@ pub async fn get(
 pub async fn timeline(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    TicketPath(id): TicketPath,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let id = ticket_id(&id)?;
     let mut problems = Vec::new();
     let mut cursor = None;
     let mut limit = 50;
@@ -322,10 +332,9 @@ pub struct PostMessageBody {
 pub async fn post_message(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    TicketPath(id): TicketPath,
     ApiJson(input): ApiJson<PostMessageBody>,
 ) -> Result<Response, ApiError> {
-    let id = ticket_id(&id)?;
     let body = Body::parse(&input.body).map_err(|r| ApiError::unprocessable("body", r))?;
     let internal = input.internal;
     let db = db(&state)?;
@@ -371,10 +380,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 pub async fn patch(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    TicketPath(id): TicketPath,
     ApiJson(input): ApiJson<PatchTicketBody>,
 ) -> Result<Response, ApiError> {
-    let id = ticket_id(&id)?;
     let mut problems = Vec::new();
     let mut patch = TicketPatch::default();
     if let Some(s) = &input.status {
