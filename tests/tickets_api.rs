@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use helpcenter::db::{Database, DbConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use sqlx::Connection;
 use ticket_support::{assert_problem, spawn_app, spawn_service, wait_until};
 
 #[tokio::test]
@@ -282,4 +283,43 @@ async fn the_login_role_alone_can_read_no_ticket() {
         .expect_err("authenticator must not read tickets");
     let code = helpcenter::db::sqlstate(&err).map(|c| c.into_owned());
     assert_eq!(code.as_deref(), Some("42501"), "{err}");
+}
+
+#[tokio::test]
+async fn tickets_are_served_over_a_tls_database_connection() {
+    // As on Supabase: `sslmode=require` on the owner's URL, inherited by the derived
+    // authenticator connection. The local cluster has TLS on (Debian's default); skip
+    // quietly where it has not.
+    let mut probe = sqlx::PgConnection::connect(&format!(
+        "{}/postgres?sslmode=require",
+        ticket_support::pg_base()
+    ))
+    .await
+    .ok();
+    if probe.is_none() {
+        eprintln!("skipping: the local PostgreSQL does not offer TLS");
+        return;
+    }
+    if let Some(c) = probe.take() {
+        let _ = sqlx::Connection::close(c).await;
+    }
+    let name = format!("hc_test_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{}/{name}?sslmode=require", ticket_support::pg_base());
+    let db = Database::new(&DbConfig {
+        database_url: url.clone(),
+        authenticator_url: None,
+    })
+    .unwrap();
+    db.start();
+    let app = spawn_service(Some(db), url, name).await;
+    let alice = app.customer("alice");
+    wait_until("tickets over TLS", Duration::from_secs(60), || async {
+        app.get(&alice, "/api/v1/tickets").await.status == StatusCode::OK
+    })
+    .await;
+    let ssl: bool = sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+        .fetch_one(app.db.app_pool())
+        .await
+        .unwrap();
+    assert!(ssl);
 }
