@@ -341,3 +341,28 @@ async fn the_timeline_pages_oldest_first() {
     }
     assert_eq!(seen, ["m0", "m1", "m2", "m3", "m4"]);
 }
+
+#[tokio::test]
+async fn concurrent_retries_with_one_idempotency_key_create_one_ticket() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    // No request before: the profile is created by the racing requests themselves.
+    let sends: Vec<_> = (0..6)
+        .map(|_| {
+            let request = app
+                .client
+                .post(format!("{}/api/v1/tickets", app.base))
+                .bearer_auth(&alice.token)
+                .header("Idempotency-Key", "double-click")
+                .json(&json!({"subject": "Once only", "body": "body"}));
+            tokio::spawn(async move { ticket_support::reply(request.send().await.unwrap()).await })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for send in sends {
+        let r = send.await.unwrap();
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        ids.insert(r.body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1);
+}
