@@ -8,10 +8,11 @@
 //! * Only this module opens an index writer; request handlers only read.
 
 pub mod article;
+pub mod facets;
 pub mod index;
 pub mod loader;
 pub mod query;
-pub mod safe_seek;
+pub mod scoring;
 pub mod search;
 pub mod template;
 pub mod types;

@@ -18,22 +18,22 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde::Serialize;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::StrColumn;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
     FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{
-    DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term,
-};
+use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
 
-use super::article::Section;
-use super::index::{en_analyzer, raw_analyzer, Fields, OpenIndex};
+use tantivy_fst::Automaton;
+
+use super::facets::FacetCollector;
+pub use super::facets::{FacetCount, Facets};
+use super::index::{decode_sections, en_analyzer, raw_analyzer, Fields, OpenIndex, SectionView};
 use super::query::{parse_query, ParsedQuery};
-use super::safe_seek::SafeSeekQuery;
+use super::scoring::{AddScoreQuery, SafeSeekQuery};
 use super::types::{Category, Tag};
 
 /// Typo tolerance.
@@ -158,24 +158,6 @@ pub struct Hit {
     pub section: Option<SectionRef>,
 }
 
-/// A facet value and how many matching articles have it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FacetCount {
-    /// The category path or tag.
-    pub value: String,
-    /// Matching articles.
-    pub count: u64,
-}
-
-/// Facet counts over the whole result set.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Facets {
-    /// Categories at every level (a parent counts its subcategories' articles).
-    pub category: Vec<FacetCount>,
-    /// Tags.
-    pub tags: Vec<FacetCount>,
-}
-
 /// A page of results.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResults {
@@ -278,6 +260,10 @@ pub fn search(
     let filters = filter_clauses(f, req);
     let exclusions = exclusion_clauses(f, analyzers, &parsed);
     let limit = req.limit.max(1);
+    let facet_collector = || FacetCollector {
+        table: idx.facets.clone(),
+        max_values: MAX_FACET_VALUES,
+    };
 
     let (total, docs, facets, matched) = if parsed.is_empty() {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
@@ -287,16 +273,7 @@ pub fn search(
         let top = TopDocs::with_limit(limit)
             .and_offset(req.offset)
             .order_by_string_fast_field("title_sort", Order::Asc);
-        let (docs, total, facets) = searcher.search(
-            &query,
-            &(
-                top,
-                Count,
-                FacetCollector {
-                    max_values: MAX_FACET_VALUES,
-                },
-            ),
-        )?;
+        let (docs, total, facets) = searcher.search(&query, &(top, Count, facet_collector()))?;
         let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
         (total as u64, docs, facets, MatchedTerms::default())
     } else {
@@ -307,15 +284,15 @@ pub fn search(
         let mut matched = MatchedTerms::default();
         for w in &words {
             for (s, _) in &w.exact {
-                matched.stems.insert(s.clone());
+                matched.insert(s.clone());
             }
             for s in &w.typos {
-                matched.stems.insert(s.clone());
+                matched.insert(s.clone());
             }
         }
         for p in &parsed.phrases {
             for s in tokens(&analyzers.en, p) {
-                matched.stems.insert(s);
+                matched.insert(s);
             }
         }
         let run = |all_required: bool| -> Result<_, SearchError> {
@@ -338,16 +315,7 @@ pub fn search(
             let top = TopDocs::with_limit(limit)
                 .and_offset(req.offset)
                 .order_by_score();
-            Ok(searcher.search(
-                &query,
-                &(
-                    top,
-                    Count,
-                    FacetCollector {
-                        max_values: MAX_FACET_VALUES,
-                    },
-                ),
-            )?)
+            Ok(searcher.search(&query, &(top, Count, facet_collector()))?)
         };
         let all_required = tiered && !words.is_empty();
         let (mut docs, mut total, mut facets) = run(all_required)?;
@@ -357,6 +325,7 @@ pub fn search(
         (total as u64, docs, facets, matched)
     };
 
+    let facets = facet_collector().facets(&facets);
     let mut hits = Vec::with_capacity(docs.len());
     for (score, addr) in docs.into_iter().take(req.limit) {
         let doc: TantivyDocument = searcher.doc(addr)?;
@@ -436,11 +405,10 @@ fn phrase_clauses(
         .map(|stems| {
             let q = phrase_over_fields(f, settings, &stems);
             // A phrase is a strong, exact signal: give it a tier like an exact word.
-            let tier: Box<dyn Query> = Box::new(ConstScoreQuery::new(q.box_clone(), TIER_EXACT));
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, q),
-                (Occur::Should, tier),
-            ])) as Box<dyn Query>
+            Box::new(AddScoreQuery {
+                inner: q,
+                bonus: TIER_EXACT,
+            }) as Box<dyn Query>
         })
         .collect()
 }
@@ -582,7 +550,10 @@ fn prefix_completions(searcher: &Searcher, vocab: Field, prefix: &str, max: usiz
     top_by_freq(freq, max)
 }
 
-/// Dictionary words within `distance` edits of `word` (the word itself excluded), most frequent first.
+/// Dictionary words within `distance` edits of `word` (the word itself excluded), most
+/// frequent first. The first letter is kept: a typo there is rare, and fixing it lets the
+/// automaton walk one branch of the dictionary instead of all of it (the cost of typo
+/// tolerance drops about tenfold).
 fn typo_variants(
     searcher: &Searcher,
     vocab: Field,
@@ -591,10 +562,17 @@ fn typo_variants(
     max: usize,
 ) -> Vec<String> {
     let fuzzy = FuzzyTermQuery::new(Term::from_field_text(vocab, word), distance, true);
+    let Some(&first) = word.as_bytes().first() else {
+        return Vec::new();
+    };
     let mut freq: HashMap<String, u64> = HashMap::new();
     for segment in searcher.segment_readers() {
         let Ok(automaton) = fuzzy.automaton() else {
             return Vec::new();
+        };
+        let automaton = FirstByteFixed {
+            first,
+            inner: automaton,
         };
         let Ok(inverted) = segment.inverted_index(vocab) else {
             continue;
@@ -607,7 +585,7 @@ fn typo_variants(
                 continue;
             }
             if let Ok(s) = std::str::from_utf8(stream.key()) {
-                // Numbers never stand in for a word, and a typo never changes a word's first letter twice.
+                // Numbers never stand in for a word.
                 if s.chars().any(|c| c.is_ascii_digit()) {
                     continue;
                 }
@@ -616,6 +594,55 @@ fn typo_variants(
         }
     }
     top_by_freq(freq, max)
+}
+
+/// An automaton that only accepts strings starting with `first`, then runs `inner`.
+struct FirstByteFixed<A> {
+    first: u8,
+    inner: A,
+}
+
+#[derive(Clone)]
+enum FixedState<S> {
+    Start,
+    In(S),
+    Dead,
+}
+
+impl<A: Automaton> Automaton for FirstByteFixed<A>
+where
+    A::State: Clone,
+{
+    type State = FixedState<A::State>;
+
+    fn start(&self) -> Self::State {
+        FixedState::Start
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        match state {
+            FixedState::In(s) => self.inner.is_match(s),
+            _ => false,
+        }
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        match state {
+            FixedState::Start => true,
+            FixedState::In(s) => self.inner.can_match(s),
+            FixedState::Dead => false,
+        }
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        match state {
+            FixedState::Start if byte == self.first => {
+                FixedState::In(self.inner.accept(&self.inner.start(), byte))
+            }
+            FixedState::In(s) => FixedState::In(self.inner.accept(s, byte)),
+            _ => FixedState::Dead,
+        }
+    }
 }
 
 fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String> {
@@ -676,11 +703,10 @@ fn word_query(
         return Box::new(DisjunctionMaxQuery::new(vec![exact, typo]));
     }
     let with_tier = |q: Box<dyn Query>, tier: Score| -> Box<dyn Query> {
-        let bonus: Box<dyn Query> = Box::new(ConstScoreQuery::new(q.box_clone(), tier));
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, q),
-            (Occur::Should, bonus),
-        ]))
+        Box::new(AddScoreQuery {
+            inner: q,
+            bonus: tier,
+        })
     };
     let exact = with_tier(exact, TIER_EXACT);
     if typo_stems.is_empty() {
@@ -695,6 +721,26 @@ fn word_query(
 #[derive(Debug, Default)]
 struct MatchedTerms {
     stems: HashSet<String>,
+    /// Each stem less its last letter: what a matching word must start with.
+    prefixes: Vec<String>,
+}
+
+impl MatchedTerms {
+    /// Adds a stem. A word matches a stem only if it starts with the stem less its last
+    /// letter (Porter stems change at most the last letter of what they keep), so that
+    /// prefix is the filter.
+    fn insert(&mut self, stem: String) {
+        let keep = stem
+            .char_indices()
+            .nth(stem.chars().count().saturating_sub(1).max(1))
+            .map(|(i, _)| i)
+            .unwrap_or(stem.len());
+        let head = stem[..keep].to_string();
+        if !self.prefixes.contains(&head) {
+            self.prefixes.push(head);
+        }
+        self.stems.insert(stem);
+    }
 }
 
 fn stored_str(doc: &TantivyDocument, field: Field) -> String {
@@ -716,17 +762,20 @@ fn hit_from_doc(
         .get_all(f.tag)
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
-    let sections: Vec<Section> =
-        serde_json::from_str(&stored_str(doc, f.sections_json)).unwrap_or_default();
+    let encoded = doc
+        .get_first(f.sections)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let sections = decode_sections(encoded);
     let (best, snippet) =
         best_section_and_snippet(&sections, summary.as_deref(), matched, analyzers);
-    let section = best.and_then(|i| {
-        let s = &sections[i];
-        Some(SectionRef {
-            heading: s.heading.clone()?,
-            anchor: s.anchor.clone()?,
-        })
-    });
+    let section = best
+        .map(|i| sections[i])
+        .filter(|s| !s.anchor.is_empty())
+        .map(|s| SectionRef {
+            heading: s.heading.to_string(),
+            anchor: s.anchor.to_string(),
+        });
     let mut url = format!("/articles/{slug}");
     if let Some(s) = &section {
         url.push('#');
@@ -745,17 +794,43 @@ fn hit_from_doc(
     }
 }
 
-/// Byte ranges of matched words in `text`.
+/// Byte ranges of matched words in `text`, in order.
+///
+/// Most words of a section match nothing, so instead of stemming every word this looks
+/// for the places where a word starts like a matched stem (see [`MatchedTerms::insert`])
+/// with a SIMD substring search over a lowercased copy, and only stems those words.
 fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Vec<(usize, usize)> {
     if matched.stems.is_empty() {
         return Vec::new();
     }
+    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut starts: Vec<usize> = Vec::new();
+    for p in &matched.prefixes {
+        for pos in memchr::memmem::find_iter(bytes, p.as_bytes()) {
+            if pos == 0 || !is_word_byte(bytes[pos - 1]) {
+                starts.push(pos);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
     let mut en = analyzers.en.clone();
-    let mut stream = en.token_stream(text);
     let mut out = Vec::new();
-    while let Some(t) = stream.next() {
-        if matched.stems.contains(&t.text) {
-            out.push((t.offset_from, t.offset_to));
+    for from in starts {
+        let mut to = from;
+        while to < bytes.len() && is_word_byte(bytes[to]) {
+            to += 1;
+        }
+        let Some(word) = text.get(from..to) else {
+            continue;
+        };
+        let mut stream = en.token_stream(word);
+        while let Some(t) = stream.next() {
+            if matched.stems.contains(&t.text) {
+                out.push((from + t.offset_from, from + t.offset_to));
+            }
         }
     }
     out
@@ -764,7 +839,7 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
 const SNIPPET_CHARS: usize = 180;
 
 fn best_section_and_snippet(
-    sections: &[Section],
+    sections: &[SectionView<'_>],
     summary: Option<&str>,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
@@ -773,12 +848,8 @@ fn best_section_and_snippet(
     type Best = (usize, (usize, usize), Vec<(usize, usize)>);
     let mut best: Option<Best> = None;
     for (i, s) in sections.iter().enumerate() {
-        let ranges = match_ranges(&s.text, matched, analyzers);
-        let heading_hits = s
-            .heading
-            .as_deref()
-            .map(|h| match_ranges(h, matched, analyzers).len())
-            .unwrap_or(0);
+        let ranges = match_ranges(s.text, matched, analyzers);
+        let heading_hits = match_ranges(s.heading, matched, analyzers).len();
         let distinct: HashSet<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
         let key = (
             distinct.len() + heading_hits * 2,
@@ -792,11 +863,11 @@ fn best_section_and_snippet(
         }
     }
     match best {
-        Some((i, _, ranges)) => (Some(i), snippet_html(&sections[i].text, &ranges)),
+        Some((i, _, ranges)) => (Some(i), snippet_html(sections[i].text, &ranges)),
         None => {
             let text = sections
                 .iter()
-                .map(|s| s.text.as_str())
+                .map(|s| s.text)
                 .find(|t| !t.trim().is_empty())
                 .or(summary)
                 .unwrap_or("");
@@ -898,111 +969,6 @@ pub fn escape_into(out: &mut String, s: &str) {
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
-    }
-}
-
-/// Counts `category_path` and `tag` values of every matching document, from fast fields.
-pub struct FacetCollector {
-    /// At most this many values per facet (most frequent first).
-    pub max_values: usize,
-}
-
-/// Per-segment state of [`FacetCollector`].
-pub struct FacetSegmentCollector {
-    columns: Vec<Option<(StrColumn, Vec<u32>)>>,
-}
-
-const FACET_FIELDS: [&str; 2] = ["category_path", "tag"];
-
-impl Collector for FacetCollector {
-    type Fruit = Facets;
-    type Child = FacetSegmentCollector;
-
-    fn for_segment(
-        &self,
-        _segment_local_id: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        let mut columns = Vec::new();
-        for name in FACET_FIELDS {
-            let col = segment.fast_fields().str(name)?;
-            columns.push(col.map(|c| {
-                let n = c.num_terms();
-                (c, vec![0u32; n])
-            }));
-        }
-        Ok(FacetSegmentCollector { columns })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
-        let mut cat: HashMap<String, u64> = HashMap::new();
-        let mut tag: HashMap<String, u64> = HashMap::new();
-        for fruit in fruits {
-            for fc in fruit.category {
-                *cat.entry(fc.value).or_default() += fc.count;
-            }
-            for fc in fruit.tags {
-                *tag.entry(fc.value).or_default() += fc.count;
-            }
-        }
-        Ok(Facets {
-            category: sorted_facets(cat, self.max_values),
-            tags: sorted_facets(tag, self.max_values),
-        })
-    }
-}
-
-fn sorted_facets(map: HashMap<String, u64>, max: usize) -> Vec<FacetCount> {
-    let mut v: Vec<FacetCount> = map
-        .into_iter()
-        .map(|(value, count)| FacetCount { value, count })
-        .collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    v.truncate(max);
-    v
-}
-
-impl SegmentCollector for FacetSegmentCollector {
-    type Fruit = Facets;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        for (col, counts) in self.columns.iter_mut().flatten() {
-            for ord in col.term_ords(doc) {
-                if let Some(c) = counts.get_mut(ord as usize) {
-                    *c += 1;
-                }
-            }
-        }
-    }
-
-    fn harvest(self) -> Facets {
-        let mut lists: Vec<Vec<FacetCount>> = Vec::new();
-        for entry in self.columns {
-            let mut list = Vec::new();
-            if let Some((col, counts)) = entry {
-                let mut s = String::new();
-                for (ord, &count) in counts.iter().enumerate() {
-                    if count == 0 {
-                        continue;
-                    }
-                    s.clear();
-                    if col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
-                        list.push(FacetCount {
-                            value: s.clone(),
-                            count: count as u64,
-                        });
-                    }
-                }
-            }
-            lists.push(list);
-        }
-        let tags = lists.pop().unwrap_or_default();
-        let category = lists.pop().unwrap_or_default();
-        Facets { category, tags }
     }
 }
 
@@ -1133,10 +1099,16 @@ pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), Search
         &(
             Count,
             FacetCollector {
+                table: idx.facets.clone(),
                 max_values: usize::MAX,
             },
         ),
     )?;
+    let facets = FacetCollector {
+        table: idx.facets.clone(),
+        max_values: usize::MAX,
+    }
+    .facets(&facets);
     Ok((total as u64, facets.category))
 }
 
