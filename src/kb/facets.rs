@@ -112,15 +112,31 @@ pub struct FacetCollector {
     pub max_values: usize,
 }
 
-/// Per-segment state of [`FacetCollector`].
+/// Per-segment state of [`FacetCollector`]: value ids while there are few (a query
+/// matching a hundred articles should not clear a counter per category of MDN), then
+/// dense counters.
 pub struct FacetSegmentCollector {
     table: Arc<FacetTable>,
     segment: usize,
+    ids: Vec<u32>,
     counts: Vec<u32>,
 }
 
+impl FacetSegmentCollector {
+    fn densify(&mut self) {
+        self.counts = vec![0; self.table.values.len()];
+        for &id in &self.ids {
+            self.counts[id as usize] += 1;
+        }
+        self.ids = Vec::new();
+    }
+}
+
+/// `(value id, count)` pairs.
+pub type FacetFruit = Vec<(u32, u32)>;
+
 impl Collector for FacetCollector {
-    type Fruit = Vec<u32>;
+    type Fruit = FacetFruit;
     type Child = FacetSegmentCollector;
 
     fn for_segment(
@@ -131,7 +147,8 @@ impl Collector for FacetCollector {
         Ok(FacetSegmentCollector {
             table: self.table.clone(),
             segment: segment_local_id as usize,
-            counts: vec![0; self.table.values.len()],
+            ids: Vec::new(),
+            counts: Vec::new(),
         })
     }
 
@@ -139,27 +156,26 @@ impl Collector for FacetCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
-        let mut total = vec![0u32; self.table.values.len()];
+    fn merge_fruits(&self, fruits: Vec<FacetFruit>) -> tantivy::Result<FacetFruit> {
+        let mut merged: HashMap<u32, u32> = HashMap::new();
         for fruit in fruits {
-            for (t, c) in total.iter_mut().zip(fruit) {
-                *t += c;
+            for (id, count) in fruit {
+                *merged.entry(id).or_default() += count;
             }
         }
-        Ok(total)
+        Ok(merged.into_iter().collect())
     }
 }
 
 impl FacetCollector {
     /// Turns merged counts into sorted facet lists.
-    pub fn facets(&self, counts: &[u32]) -> Facets {
+    pub fn facets(&self, counts: &[(u32, u32)]) -> Facets {
         let mut category = Vec::new();
         let mut tags = Vec::new();
-        for (id, &count) in counts.iter().enumerate() {
-            if count == 0 {
+        for &(id, count) in counts {
+            let Some((kind, value)) = self.table.values.get(id as usize) else {
                 continue;
-            }
-            let (kind, value) = &self.table.values[id];
+            };
             let fc = FacetCount {
                 value: value.clone(),
                 count: count as u64,
@@ -178,21 +194,47 @@ impl FacetCollector {
 }
 
 impl SegmentCollector for FacetSegmentCollector {
-    type Fruit = Vec<u32>;
+    type Fruit = FacetFruit;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let Some(seg) = self.table.segments.get(self.segment) else {
+        let table = self.table.clone();
+        let Some(seg) = table.segments.get(self.segment) else {
             return;
         };
         let doc = doc as usize;
-        if let (Some(&from), Some(&to)) = (seg.offsets.get(doc), seg.offsets.get(doc + 1)) {
-            for &id in &seg.ids[from as usize..to as usize] {
+        let (Some(&from), Some(&to)) = (seg.offsets.get(doc), seg.offsets.get(doc + 1)) else {
+            return;
+        };
+        let ids = &seg.ids[from as usize..to as usize];
+        if self.counts.is_empty() {
+            self.ids.extend_from_slice(ids);
+            if self.ids.len() > 4096 && self.ids.len() * 4 > table.values.len() {
+                self.densify();
+            }
+        } else {
+            for &id in ids {
                 self.counts[id as usize] += 1;
             }
         }
     }
 
-    fn harvest(self) -> Vec<u32> {
+    fn harvest(mut self) -> FacetFruit {
+        if self.counts.is_empty() {
+            self.ids.sort_unstable();
+            let mut out: FacetFruit = Vec::new();
+            for id in self.ids {
+                match out.last_mut() {
+                    Some((last, n)) if *last == id => *n += 1,
+                    _ => out.push((id, 1)),
+                }
+            }
+            return out;
+        }
         self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(id, c)| (id as u32, *c))
+            .collect()
     }
 }

@@ -95,8 +95,8 @@ impl Default for SearchSettings {
                 protected: HashSet::new(),
             },
             prefix_last_word: true,
-            max_prefix_expansions: 12,
-            max_typo_expansions: 8,
+            max_prefix_expansions: 8,
+            max_typo_expansions: 6,
             boosts: FieldBoosts {
                 title: 4.0,
                 headings: 2.0,
@@ -475,9 +475,13 @@ fn analyze_words(
             let mut exact = vec![(exact_stem.clone(), 1.0)];
             let stop = STOP_WORDS.contains(&raw.as_str());
             if prefix && !stop {
-                for completion in
-                    prefix_completions(searcher, f.vocab, &raw, settings.max_prefix_expansions)
-                {
+                // One letter is too little to complete; two letters complete to a few words.
+                let max = match raw.chars().count() {
+                    1 => 0,
+                    2 => settings.max_prefix_expansions.min(3),
+                    _ => settings.max_prefix_expansions,
+                };
+                for completion in prefix_completions(searcher, f.vocab, &raw, max) {
                     let s = stem(&analyzers.en, &completion);
                     if !exact.iter().any(|(e, _)| *e == s) {
                         exact.push((s, settings.prefix_weight));
@@ -516,6 +520,9 @@ fn analyze_words(
 
 /// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
 fn prefix_completions(searcher: &Searcher, vocab: Field, prefix: &str, max: usize) -> Vec<String> {
+    if max == 0 {
+        return Vec::new();
+    }
     // Scanning is bounded: a one-letter prefix must not walk the whole dictionary.
     const SCAN_LIMIT: usize = 4096;
     let mut upper = prefix.as_bytes().to_vec();
@@ -653,9 +660,20 @@ fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String> {
 }
 
 /// BM25 of one stem over the text fields, boosted per field.
+///
+/// A stand-in (typo variant or prefix completion, `weight < 1`) is only looked up in the
+/// title and the body: each field costs a dictionary look-up per term, and stand-ins are
+/// many while their weight is low.
 fn stem_bm25(f: &Fields, boosts: &FieldBoosts, stem: &str, weight: f32) -> Box<dyn Query> {
-    let clauses: Vec<(Occur, Box<dyn Query>)> = text_fields(f, boosts)
-        .into_iter()
+    let all = text_fields(f, boosts);
+    let fields: &[(Field, f32)] = if weight < 1.0 {
+        &[all[0], all[4]]
+    } else {
+        &all
+    };
+    let clauses: Vec<(Occur, Box<dyn Query>)> = fields
+        .iter()
+        .copied()
         .map(|(field, boost)| {
             let q: Box<dyn Query> = Box::new(BoostQuery::new(
                 Box::new(TermQuery::new(
@@ -718,11 +736,18 @@ fn word_query(
 }
 
 /// The stems that matched, for snippets and the best section.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct MatchedTerms {
     stems: HashSet<String>,
     /// Each stem less its last letter: what a matching word must start with.
     prefixes: Vec<String>,
+    /// A SIMD finder per prefix, built once per query.
+    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Words already stemmed in this query (lowercased) and whether they match: long
+    /// articles repeat their words, and stemming was most of a hit's cost.
+    seen: std::cell::RefCell<HashMap<Vec<u8>, bool>>,
+    /// The stemming analyzer, cloned once per query rather than once per section.
+    en: std::cell::RefCell<Option<TextAnalyzer>>,
 }
 
 impl MatchedTerms {
@@ -737,6 +762,8 @@ impl MatchedTerms {
             .unwrap_or(stem.len());
         let head = stem[..keep].to_string();
         if !self.prefixes.contains(&head) {
+            self.finders
+                .push(memchr::memmem::Finder::new(head.as_bytes()).into_owned());
             self.prefixes.push(head);
         }
         self.stems.insert(stem);
@@ -803,12 +830,15 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
     if matched.stems.is_empty() {
         return Vec::new();
     }
+    if text.is_empty() {
+        return Vec::new();
+    }
     let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let mut starts: Vec<usize> = Vec::new();
-    for p in &matched.prefixes {
-        for pos in memchr::memmem::find_iter(bytes, p.as_bytes()) {
+    for finder in &matched.finders {
+        for pos in finder.find_iter(bytes) {
             if pos == 0 || !is_word_byte(bytes[pos - 1]) {
                 starts.push(pos);
             }
@@ -816,27 +846,63 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
     }
     starts.sort_unstable();
     starts.dedup();
-    let mut en = analyzers.en.clone();
+    let mut en_slot = matched.en.borrow_mut();
+    let en = en_slot.get_or_insert_with(|| analyzers.en.clone());
+    let mut seen = matched.seen.borrow_mut();
     let mut out = Vec::new();
     for from in starts {
         let mut to = from;
         while to < bytes.len() && is_word_byte(bytes[to]) {
             to += 1;
         }
+        let lowered = &bytes[from..to];
+        if let Some(&hit) = seen.get(lowered) {
+            if hit {
+                out.push((from, to));
+            }
+            continue;
+        }
         let Some(word) = text.get(from..to) else {
             continue;
         };
+        // A word is one token unless it holds non-ASCII separators; check them all.
+        let mut hit = false;
+        let mut single = true;
         let mut stream = en.token_stream(word);
+        let mut count = 0;
         while let Some(t) = stream.next() {
+            count += 1;
+            if t.offset_from != 0 || t.offset_to != word.len() {
+                single = false;
+            }
             if matched.stems.contains(&t.text) {
                 out.push((from + t.offset_from, from + t.offset_to));
+                hit = true;
             }
+        }
+        if single && count == 1 {
+            seen.insert(lowered.to_vec(), hit);
         }
     }
     out
 }
 
 const SNIPPET_CHARS: usize = 180;
+
+/// How much of each section is scanned for the best section and the snippet.
+const SECTION_SCAN_BYTES: usize = 4096;
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn prefix_of(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
 
 fn best_section_and_snippet(
     sections: &[SectionView<'_>],
@@ -848,7 +914,9 @@ fn best_section_and_snippet(
     type Best = (usize, (usize, usize), Vec<(usize, usize)>);
     let mut best: Option<Best> = None;
     for (i, s) in sections.iter().enumerate() {
-        let ranges = match_ranges(s.text, matched, analyzers);
+        // Long sections (reference tables, code) are judged by their beginning: the
+        // scan costs per byte, and a snippet reads best from a section's first lines.
+        let ranges = match_ranges(prefix_of(s.text, SECTION_SCAN_BYTES), matched, analyzers);
         let heading_hits = match_ranges(s.heading, matched, analyzers).len();
         let distinct: HashSet<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
         let key = (
