@@ -41,6 +41,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let kb = Arc::new(KnowledgeBase::new(&args.kb.articles, &args.kb.index));
         server::start_indexing(kb.clone());
+        server::follow_index_rebuilds(kb.clone());
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
