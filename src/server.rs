@@ -26,6 +26,23 @@ pub fn start_indexing(kb: Arc<KnowledgeBase>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Every few seconds, picks up an index generation that `helpcenter index` built while
+/// the server runs (the swap is atomic: searches in flight finish on the old one).
+pub fn follow_index_rebuilds(kb: Arc<KnowledgeBase>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let kb = kb.clone();
+            match tokio::task::spawn_blocking(move || kb.reload_if_replaced()).await {
+                Ok(Err(e)) => tracing::warn!("cannot open the rebuilt index: {e}"),
+                Err(e) => tracing::warn!("index reload task failed: {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    })
+}
+
 /// Serves the API on `listener` until `shutdown` resolves, then drains connections.
 pub async fn serve(
     listener: TcpListener,

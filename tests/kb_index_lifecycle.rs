@@ -184,3 +184,31 @@ fn real_docs_trees_load_as_they_are() {
         "shortcode names are not indexed"
     );
 }
+
+#[test]
+fn a_running_service_picks_up_an_index_rebuilt_by_another_process() {
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let serving = KnowledgeBase::new(articles.path(), index.path());
+    serving.open_or_build(&|_, _| {}).unwrap();
+    assert!(
+        !serving.reload_if_replaced().unwrap(),
+        "nothing changed yet"
+    );
+    std::fs::write(
+        articles.path().join("orders/quokka.md"),
+        "# Quokka crossings\n\nShip quokkafish.",
+    )
+    .unwrap();
+    // `helpcenter index` in another process is another KnowledgeBase on the same folders.
+    KnowledgeBase::new(articles.path(), index.path())
+        .rebuild(&|_, _| {})
+        .unwrap();
+    assert!(
+        search(&serving, "quokkafish").is_empty(),
+        "{:?}",
+        search(&serving, "quokkafish")
+    );
+    assert!(serving.reload_if_replaced().unwrap());
+    assert_eq!(search(&serving, "quokkafish"), vec!["orders/quokka"]);
+}

@@ -448,3 +448,20 @@ async fn known_items_are_found_in_the_docker_docs() {
     }
     assert!(misses.is_empty(), "not in the top 3: {misses:?}");
 }
+
+#[tokio::test]
+async fn a_typo_in_the_first_letter_is_tolerated_when_the_setting_allows_it() {
+    let app = spawn_app(&demo_articles()).await;
+    assert!(
+        app.slugs_for("cnvoice ").await.is_empty(),
+        "default: the first letter is kept"
+    );
+    let mut settings = app.kb.settings().as_ref().clone();
+    settings.typo.keep_first_letter = false;
+    app.kb.set_settings(settings);
+    let slugs = app.slugs_for("cnvoice ").await;
+    assert!(
+        slugs.iter().any(|s| s.starts_with("billing/invoices/")),
+        "{slugs:?}"
+    );
+}

@@ -15,6 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
@@ -27,9 +29,10 @@ use tantivy::tokenizer::{
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
 
 use super::article::Article;
+use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -91,8 +94,9 @@ pub struct Fields {
     pub html: Field,
     /// Headings as JSON (stored only).
     pub headings_json: Field,
-    /// Sections as JSON (stored only): best-section and snippet selection.
-    pub sections_json: Field,
+    /// Sections in the compact form of [`encode_sections`] (stored only): best-section
+    /// and snippet selection.
+    pub sections: Field,
 }
 
 /// Builds the schema and its field handles.
@@ -127,7 +131,7 @@ pub fn schema() -> (Schema, Fields) {
         updated: b.add_i64_field("updated", NumericOptions::default().set_stored().set_fast()),
         html: b.add_text_field("html", STORED),
         headings_json: b.add_text_field("headings_json", STORED),
-        sections_json: b.add_text_field("sections_json", STORED),
+        sections: b.add_text_field("sections", STORED),
     };
     (b.build(), fields)
 }
@@ -166,7 +170,7 @@ pub fn document(f: &Fields, a: &Article) -> TantivyDocument {
         f.updated => a.updated,
         f.html => a.html.as_str(),
         f.headings_json => serde_json::to_string(&a.headings).unwrap_or_default(),
-        f.sections_json => serde_json::to_string(&a.sections).unwrap_or_default(),
+        f.sections => encode_sections(&a.sections),
     );
     if let Some(s) = &a.summary {
         d.add_text(f.summary, s);
@@ -178,6 +182,53 @@ pub fn document(f: &Fields, a: &Article) -> TantivyDocument {
         d.add_text(f.tag, t.as_str());
     }
     d
+}
+
+const UNIT: char = '\u{1f}';
+const RECORD: char = '\u{1e}';
+
+/// Encodes sections as `heading US anchor US text RS ...`: decoding is a split, with no
+/// allocation, where JSON cost more than the rest of a hit. Control characters are
+/// removed from the text first so they cannot break the framing.
+pub fn encode_sections(sections: &[super::article::Section]) -> String {
+    let clean = |s: &str| s.replace([UNIT, RECORD], " ");
+    let mut out = String::new();
+    for s in sections {
+        out.push_str(&clean(s.heading.as_deref().unwrap_or("")));
+        out.push(UNIT);
+        out.push_str(&clean(s.anchor.as_deref().unwrap_or("")));
+        out.push(UNIT);
+        out.push_str(&clean(&s.text));
+        out.push(RECORD);
+    }
+    out
+}
+
+/// One section as decoded from the index, borrowing from the stored text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionView<'a> {
+    /// Heading, empty for the introduction.
+    pub heading: &'a str,
+    /// Anchor, empty for the introduction.
+    pub anchor: &'a str,
+    /// Plain text.
+    pub text: &'a str,
+}
+
+/// Decodes [`encode_sections`].
+pub fn decode_sections(encoded: &str) -> Vec<SectionView<'_>> {
+    encoded
+        .split(RECORD)
+        .filter(|r| !r.is_empty())
+        .filter_map(|r| {
+            let mut parts = r.splitn(3, UNIT);
+            Some(SectionView {
+                heading: parts.next()?,
+                anchor: parts.next()?,
+                text: parts.next()?,
+            })
+        })
+        .collect()
 }
 
 /// What a generation was built from, written beside the tantivy files.
@@ -205,6 +256,8 @@ pub struct OpenIndex {
     pub dir: Option<PathBuf>,
     /// What it was built from.
     pub manifest: Manifest,
+    /// Facet values of every document, for fast facet counts.
+    pub facets: Arc<FacetTable>,
 }
 
 /// Errors of the index store.
@@ -250,12 +303,14 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         segment.inverted_index(fields.vocab)?;
         segment.fast_fields().str("category_path")?;
     }
+    let facets = Arc::new(FacetTable::build(&searcher)?);
     Ok(OpenIndex {
         index,
         reader,
         fields,
         dir: Some(dir),
         manifest,
+        facets,
     })
 }
 
@@ -289,6 +344,11 @@ fn fill(
         }
     }
     writer.commit()?;
+    // One segment: every query walks one term dictionary instead of several.
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        writer.merge(&segments).wait()?;
+    }
     writer.wait_merging_threads()?;
     progress(articles.len());
     Ok(count)
@@ -340,12 +400,14 @@ pub fn build_generation(
     register_analyzers(&index);
     let reader = reader_for(&index)?;
     let (_, fields) = schema();
+    let facets = Arc::new(FacetTable::build(&reader.searcher())?);
     Ok(OpenIndex {
         index,
         reader,
         fields,
         dir: Some(final_dir),
         manifest,
+        facets,
     })
 }
 
@@ -356,10 +418,12 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
     register_analyzers(&index);
     let count = fill(&index, &fields, articles, &|_| {})?;
     let reader = reader_for(&index)?;
+    let facets = Arc::new(FacetTable::build(&reader.searcher())?);
     Ok(OpenIndex {
         index,
         reader,
         fields,
+        facets,
         dir: None,
         manifest: Manifest {
             schema_version: SCHEMA_VERSION,

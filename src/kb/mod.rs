@@ -8,10 +8,11 @@
 //! * Only this module opens an index writer; request handlers only read.
 
 pub mod article;
+pub mod facets;
 pub mod index;
 pub mod loader;
 pub mod query;
-pub mod safe_seek;
+pub mod scoring;
 pub mod search;
 pub mod template;
 pub mod types;
@@ -279,6 +280,34 @@ impl KnowledgeBase {
             reused,
             millis,
         })
+    }
+
+    /// Swaps in the generation that `CURRENT` names when another process (such as
+    /// `helpcenter index`) has built a newer one. Returns whether it swapped.
+    pub fn reload_if_replaced(&self) -> Result<bool, KbError> {
+        let Ok(name) = std::fs::read_to_string(self.index_dir.join("CURRENT")) else {
+            return Ok(false);
+        };
+        let live = self.current.load();
+        let same = live
+            .as_ref()
+            .and_then(|open| open.dir.as_ref())
+            .and_then(|d| d.file_name())
+            .is_some_and(|n| n.to_string_lossy() == name.trim());
+        if same || live.is_none() {
+            return Ok(false);
+        }
+        let _guard = self.build_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let open = open_current(&self.index_dir)?;
+        if open.manifest.schema_version != SCHEMA_VERSION {
+            return Ok(false);
+        }
+        tracing::info!(
+            articles = open.manifest.articles,
+            "swapped in an index generation built by another process"
+        );
+        self.current.store(Some(Arc::new(open)));
+        Ok(true)
     }
 
     fn index(&self) -> Result<Arc<OpenIndex>, KbError> {

@@ -18,22 +18,22 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde::Serialize;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::StrColumn;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
     FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{
-    DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term,
-};
+use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
 
-use super::article::Section;
-use super::index::{en_analyzer, raw_analyzer, Fields, OpenIndex};
+use tantivy_fst::Automaton;
+
+use super::facets::FacetCollector;
+pub use super::facets::{FacetCount, Facets};
+use super::index::{decode_sections, en_analyzer, raw_analyzer, Fields, OpenIndex, SectionView};
 use super::query::{parse_query, ParsedQuery};
-use super::safe_seek::SafeSeekQuery;
+use super::scoring::{AddScoreQuery, SafeSeekQuery};
 use super::types::{Category, Tag};
 
 /// Typo tolerance.
@@ -47,6 +47,10 @@ pub struct TypoSettings {
     pub two_typos_from: usize,
     /// Words (lowercase) that are never typo-corrected, such as product names.
     pub protected: HashSet<String>,
+    /// A typo never changes the first letter. On by default: typos there are rare, and
+    /// the automaton then walks one branch of the dictionary instead of all of it
+    /// (measured on MDN: about a tenth of the cost of a typo-tolerant word).
+    pub keep_first_letter: bool,
 }
 
 /// Per-field BM25 weights.
@@ -93,10 +97,11 @@ impl Default for SearchSettings {
                 one_typo_from: 5,
                 two_typos_from: 9,
                 protected: HashSet::new(),
+                keep_first_letter: true,
             },
             prefix_last_word: true,
-            max_prefix_expansions: 12,
-            max_typo_expansions: 8,
+            max_prefix_expansions: 8,
+            max_typo_expansions: 6,
             boosts: FieldBoosts {
                 title: 4.0,
                 headings: 2.0,
@@ -156,24 +161,6 @@ pub struct Hit {
     pub url: String,
     /// The best-matching section, when it is not the introduction.
     pub section: Option<SectionRef>,
-}
-
-/// A facet value and how many matching articles have it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FacetCount {
-    /// The category path or tag.
-    pub value: String,
-    /// Matching articles.
-    pub count: u64,
-}
-
-/// Facet counts over the whole result set.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Facets {
-    /// Categories at every level (a parent counts its subcategories' articles).
-    pub category: Vec<FacetCount>,
-    /// Tags.
-    pub tags: Vec<FacetCount>,
 }
 
 /// A page of results.
@@ -278,6 +265,10 @@ pub fn search(
     let filters = filter_clauses(f, req);
     let exclusions = exclusion_clauses(f, analyzers, &parsed);
     let limit = req.limit.max(1);
+    let facet_collector = || FacetCollector {
+        table: idx.facets.clone(),
+        max_values: MAX_FACET_VALUES,
+    };
 
     let (total, docs, facets, matched) = if parsed.is_empty() {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
@@ -287,16 +278,7 @@ pub fn search(
         let top = TopDocs::with_limit(limit)
             .and_offset(req.offset)
             .order_by_string_fast_field("title_sort", Order::Asc);
-        let (docs, total, facets) = searcher.search(
-            &query,
-            &(
-                top,
-                Count,
-                FacetCollector {
-                    max_values: MAX_FACET_VALUES,
-                },
-            ),
-        )?;
+        let (docs, total, facets) = searcher.search(&query, &(top, Count, facet_collector()))?;
         let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
         (total as u64, docs, facets, MatchedTerms::default())
     } else {
@@ -307,15 +289,15 @@ pub fn search(
         let mut matched = MatchedTerms::default();
         for w in &words {
             for (s, _) in &w.exact {
-                matched.stems.insert(s.clone());
+                matched.insert(s.clone());
             }
             for s in &w.typos {
-                matched.stems.insert(s.clone());
+                matched.insert(s.clone());
             }
         }
         for p in &parsed.phrases {
             for s in tokens(&analyzers.en, p) {
-                matched.stems.insert(s);
+                matched.insert(s);
             }
         }
         let run = |all_required: bool| -> Result<_, SearchError> {
@@ -338,16 +320,7 @@ pub fn search(
             let top = TopDocs::with_limit(limit)
                 .and_offset(req.offset)
                 .order_by_score();
-            Ok(searcher.search(
-                &query,
-                &(
-                    top,
-                    Count,
-                    FacetCollector {
-                        max_values: MAX_FACET_VALUES,
-                    },
-                ),
-            )?)
+            Ok(searcher.search(&query, &(top, Count, facet_collector()))?)
         };
         let all_required = tiered && !words.is_empty();
         let (mut docs, mut total, mut facets) = run(all_required)?;
@@ -357,6 +330,7 @@ pub fn search(
         (total as u64, docs, facets, matched)
     };
 
+    let facets = facet_collector().facets(&facets);
     let mut hits = Vec::with_capacity(docs.len());
     for (score, addr) in docs.into_iter().take(req.limit) {
         let doc: TantivyDocument = searcher.doc(addr)?;
@@ -436,11 +410,10 @@ fn phrase_clauses(
         .map(|stems| {
             let q = phrase_over_fields(f, settings, &stems);
             // A phrase is a strong, exact signal: give it a tier like an exact word.
-            let tier: Box<dyn Query> = Box::new(ConstScoreQuery::new(q.box_clone(), TIER_EXACT));
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, q),
-                (Occur::Should, tier),
-            ])) as Box<dyn Query>
+            Box::new(AddScoreQuery {
+                inner: q,
+                bonus: TIER_EXACT,
+            }) as Box<dyn Query>
         })
         .collect()
 }
@@ -507,9 +480,13 @@ fn analyze_words(
             let mut exact = vec![(exact_stem.clone(), 1.0)];
             let stop = STOP_WORDS.contains(&raw.as_str());
             if prefix && !stop {
-                for completion in
-                    prefix_completions(searcher, f.vocab, &raw, settings.max_prefix_expansions)
-                {
+                // One letter is too little to complete; two letters complete to a few words.
+                let max = match raw.chars().count() {
+                    1 => 0,
+                    2 => settings.max_prefix_expansions.min(3),
+                    _ => settings.max_prefix_expansions,
+                };
+                for completion in prefix_completions(searcher, f.vocab, &raw, max) {
                     let s = stem(&analyzers.en, &completion);
                     if !exact.iter().any(|(e, _)| *e == s) {
                         exact.push((s, settings.prefix_weight));
@@ -523,13 +500,7 @@ fn analyze_words(
                 typo_distance(&settings.typo, &raw)
             };
             if distance > 0 {
-                for variant in typo_variants(
-                    searcher,
-                    f.vocab,
-                    &raw,
-                    distance,
-                    settings.max_typo_expansions,
-                ) {
+                for variant in typo_variants(searcher, f.vocab, &raw, distance, settings) {
                     let s = stem(&analyzers.en, &variant);
                     if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
                         typos.push(s);
@@ -548,6 +519,9 @@ fn analyze_words(
 
 /// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
 fn prefix_completions(searcher: &Searcher, vocab: Field, prefix: &str, max: usize) -> Vec<String> {
+    if max == 0 {
+        return Vec::new();
+    }
     // Scanning is bounded: a one-letter prefix must not walk the whole dictionary.
     const SCAN_LIMIT: usize = 4096;
     let mut upper = prefix.as_bytes().to_vec();
@@ -582,19 +556,30 @@ fn prefix_completions(searcher: &Searcher, vocab: Field, prefix: &str, max: usiz
     top_by_freq(freq, max)
 }
 
-/// Dictionary words within `distance` edits of `word` (the word itself excluded), most frequent first.
+/// Dictionary words within `distance` edits of `word` (the word itself excluded), most
+/// frequent first. With [`TypoSettings::keep_first_letter`] the first letter is kept.
 fn typo_variants(
     searcher: &Searcher,
     vocab: Field,
     word: &str,
     distance: u8,
-    max: usize,
+    settings: &SearchSettings,
 ) -> Vec<String> {
+    let max = settings.max_typo_expansions;
+    let keep_first = settings.typo.keep_first_letter;
     let fuzzy = FuzzyTermQuery::new(Term::from_field_text(vocab, word), distance, true);
+    let Some(&first) = word.as_bytes().first() else {
+        return Vec::new();
+    };
     let mut freq: HashMap<String, u64> = HashMap::new();
     for segment in searcher.segment_readers() {
         let Ok(automaton) = fuzzy.automaton() else {
             return Vec::new();
+        };
+        // `first: None` lets a typo change the first letter too.
+        let automaton = FirstByteFixed {
+            first: keep_first.then_some(first),
+            inner: automaton,
         };
         let Ok(inverted) = segment.inverted_index(vocab) else {
             continue;
@@ -607,7 +592,7 @@ fn typo_variants(
                 continue;
             }
             if let Ok(s) = std::str::from_utf8(stream.key()) {
-                // Numbers never stand in for a word, and a typo never changes a word's first letter twice.
+                // Numbers never stand in for a word.
                 if s.chars().any(|c| c.is_ascii_digit()) {
                     continue;
                 }
@@ -618,6 +603,55 @@ fn typo_variants(
     top_by_freq(freq, max)
 }
 
+/// An automaton that only accepts strings starting with `first`, then runs `inner`.
+struct FirstByteFixed<A> {
+    first: Option<u8>,
+    inner: A,
+}
+
+#[derive(Clone)]
+enum FixedState<S> {
+    Start,
+    In(S),
+    Dead,
+}
+
+impl<A: Automaton> Automaton for FirstByteFixed<A>
+where
+    A::State: Clone,
+{
+    type State = FixedState<A::State>;
+
+    fn start(&self) -> Self::State {
+        FixedState::Start
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        match state {
+            FixedState::In(s) => self.inner.is_match(s),
+            _ => false,
+        }
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        match state {
+            FixedState::Start => true,
+            FixedState::In(s) => self.inner.can_match(s),
+            FixedState::Dead => false,
+        }
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        match state {
+            FixedState::Start if self.first.is_none_or(|f| f == byte) => {
+                FixedState::In(self.inner.accept(&self.inner.start(), byte))
+            }
+            FixedState::In(s) => FixedState::In(self.inner.accept(s, byte)),
+            _ => FixedState::Dead,
+        }
+    }
+}
+
 fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String> {
     let mut v: Vec<(String, u64)> = freq.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -626,9 +660,20 @@ fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String> {
 }
 
 /// BM25 of one stem over the text fields, boosted per field.
+///
+/// A stand-in (typo variant or prefix completion, `weight < 1`) is only looked up in the
+/// title and the body: each field costs a dictionary look-up per term, and stand-ins are
+/// many while their weight is low.
 fn stem_bm25(f: &Fields, boosts: &FieldBoosts, stem: &str, weight: f32) -> Box<dyn Query> {
-    let clauses: Vec<(Occur, Box<dyn Query>)> = text_fields(f, boosts)
-        .into_iter()
+    let all = text_fields(f, boosts);
+    let fields: &[(Field, f32)] = if weight < 1.0 {
+        &[all[0], all[4]]
+    } else {
+        &all
+    };
+    let clauses: Vec<(Occur, Box<dyn Query>)> = fields
+        .iter()
+        .copied()
         .map(|(field, boost)| {
             let q: Box<dyn Query> = Box::new(BoostQuery::new(
                 Box::new(TermQuery::new(
@@ -676,11 +721,10 @@ fn word_query(
         return Box::new(DisjunctionMaxQuery::new(vec![exact, typo]));
     }
     let with_tier = |q: Box<dyn Query>, tier: Score| -> Box<dyn Query> {
-        let bonus: Box<dyn Query> = Box::new(ConstScoreQuery::new(q.box_clone(), tier));
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, q),
-            (Occur::Should, bonus),
-        ]))
+        Box::new(AddScoreQuery {
+            inner: q,
+            bonus: tier,
+        })
     };
     let exact = with_tier(exact, TIER_EXACT);
     if typo_stems.is_empty() {
@@ -692,9 +736,38 @@ fn word_query(
 }
 
 /// The stems that matched, for snippets and the best section.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct MatchedTerms {
     stems: HashSet<String>,
+    /// Each stem less its last letter: what a matching word must start with.
+    prefixes: Vec<String>,
+    /// A SIMD finder per prefix, built once per query.
+    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Words already stemmed in this query (lowercased) and whether they match: long
+    /// articles repeat their words, and stemming was most of a hit's cost.
+    seen: std::cell::RefCell<HashMap<Vec<u8>, bool>>,
+    /// The stemming analyzer, cloned once per query rather than once per section.
+    en: std::cell::RefCell<Option<TextAnalyzer>>,
+}
+
+impl MatchedTerms {
+    /// Adds a stem. A word matches a stem only if it starts with the stem less its last
+    /// letter (Porter stems change at most the last letter of what they keep), so that
+    /// prefix is the filter.
+    fn insert(&mut self, stem: String) {
+        let keep = stem
+            .char_indices()
+            .nth(stem.chars().count().saturating_sub(1).max(1))
+            .map(|(i, _)| i)
+            .unwrap_or(stem.len());
+        let head = stem[..keep].to_string();
+        if !self.prefixes.contains(&head) {
+            self.finders
+                .push(memchr::memmem::Finder::new(head.as_bytes()).into_owned());
+            self.prefixes.push(head);
+        }
+        self.stems.insert(stem);
+    }
 }
 
 fn stored_str(doc: &TantivyDocument, field: Field) -> String {
@@ -716,17 +789,20 @@ fn hit_from_doc(
         .get_all(f.tag)
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
-    let sections: Vec<Section> =
-        serde_json::from_str(&stored_str(doc, f.sections_json)).unwrap_or_default();
+    let encoded = doc
+        .get_first(f.sections)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let sections = decode_sections(encoded);
     let (best, snippet) =
         best_section_and_snippet(&sections, summary.as_deref(), matched, analyzers);
-    let section = best.and_then(|i| {
-        let s = &sections[i];
-        Some(SectionRef {
-            heading: s.heading.clone()?,
-            anchor: s.anchor.clone()?,
-        })
-    });
+    let section = best
+        .map(|i| sections[i])
+        .filter(|s| !s.anchor.is_empty())
+        .map(|s| SectionRef {
+            heading: s.heading.to_string(),
+            anchor: s.anchor.to_string(),
+        });
     let mut url = format!("/articles/{slug}");
     if let Some(s) = &section {
         url.push('#');
@@ -745,17 +821,67 @@ fn hit_from_doc(
     }
 }
 
-/// Byte ranges of matched words in `text`.
+/// Byte ranges of matched words in `text`, in order.
+///
+/// Most words of a section match nothing, so instead of stemming every word this looks
+/// for the places where a word starts like a matched stem (see [`MatchedTerms::insert`])
+/// with a SIMD substring search over a lowercased copy, and only stems those words.
 fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Vec<(usize, usize)> {
     if matched.stems.is_empty() {
         return Vec::new();
     }
-    let mut en = analyzers.en.clone();
-    let mut stream = en.token_stream(text);
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut starts: Vec<usize> = Vec::new();
+    for finder in &matched.finders {
+        for pos in finder.find_iter(bytes) {
+            if pos == 0 || !is_word_byte(bytes[pos - 1]) {
+                starts.push(pos);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut en_slot = matched.en.borrow_mut();
+    let en = en_slot.get_or_insert_with(|| analyzers.en.clone());
+    let mut seen = matched.seen.borrow_mut();
     let mut out = Vec::new();
-    while let Some(t) = stream.next() {
-        if matched.stems.contains(&t.text) {
-            out.push((t.offset_from, t.offset_to));
+    for from in starts {
+        let mut to = from;
+        while to < bytes.len() && is_word_byte(bytes[to]) {
+            to += 1;
+        }
+        let lowered = &bytes[from..to];
+        if let Some(&hit) = seen.get(lowered) {
+            if hit {
+                out.push((from, to));
+            }
+            continue;
+        }
+        let Some(word) = text.get(from..to) else {
+            continue;
+        };
+        // A word is one token unless it holds non-ASCII separators; check them all.
+        let mut hit = false;
+        let mut single = true;
+        let mut stream = en.token_stream(word);
+        let mut count = 0;
+        while let Some(t) = stream.next() {
+            count += 1;
+            if t.offset_from != 0 || t.offset_to != word.len() {
+                single = false;
+            }
+            if matched.stems.contains(&t.text) {
+                out.push((from + t.offset_from, from + t.offset_to));
+                hit = true;
+            }
+        }
+        if single && count == 1 {
+            seen.insert(lowered.to_vec(), hit);
         }
     }
     out
@@ -763,8 +889,23 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
 
 const SNIPPET_CHARS: usize = 180;
 
+/// How much of each section is scanned for the best section and the snippet.
+const SECTION_SCAN_BYTES: usize = 4096;
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn prefix_of(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 fn best_section_and_snippet(
-    sections: &[Section],
+    sections: &[SectionView<'_>],
     summary: Option<&str>,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
@@ -773,12 +914,10 @@ fn best_section_and_snippet(
     type Best = (usize, (usize, usize), Vec<(usize, usize)>);
     let mut best: Option<Best> = None;
     for (i, s) in sections.iter().enumerate() {
-        let ranges = match_ranges(&s.text, matched, analyzers);
-        let heading_hits = s
-            .heading
-            .as_deref()
-            .map(|h| match_ranges(h, matched, analyzers).len())
-            .unwrap_or(0);
+        // Long sections (reference tables, code) are judged by their beginning: the
+        // scan costs per byte, and a snippet reads best from a section's first lines.
+        let ranges = match_ranges(prefix_of(s.text, SECTION_SCAN_BYTES), matched, analyzers);
+        let heading_hits = match_ranges(s.heading, matched, analyzers).len();
         let distinct: HashSet<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
         let key = (
             distinct.len() + heading_hits * 2,
@@ -792,11 +931,11 @@ fn best_section_and_snippet(
         }
     }
     match best {
-        Some((i, _, ranges)) => (Some(i), snippet_html(&sections[i].text, &ranges)),
+        Some((i, _, ranges)) => (Some(i), snippet_html(sections[i].text, &ranges)),
         None => {
             let text = sections
                 .iter()
-                .map(|s| s.text.as_str())
+                .map(|s| s.text)
                 .find(|t| !t.trim().is_empty())
                 .or(summary)
                 .unwrap_or("");
@@ -898,111 +1037,6 @@ pub fn escape_into(out: &mut String, s: &str) {
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
-    }
-}
-
-/// Counts `category_path` and `tag` values of every matching document, from fast fields.
-pub struct FacetCollector {
-    /// At most this many values per facet (most frequent first).
-    pub max_values: usize,
-}
-
-/// Per-segment state of [`FacetCollector`].
-pub struct FacetSegmentCollector {
-    columns: Vec<Option<(StrColumn, Vec<u32>)>>,
-}
-
-const FACET_FIELDS: [&str; 2] = ["category_path", "tag"];
-
-impl Collector for FacetCollector {
-    type Fruit = Facets;
-    type Child = FacetSegmentCollector;
-
-    fn for_segment(
-        &self,
-        _segment_local_id: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        let mut columns = Vec::new();
-        for name in FACET_FIELDS {
-            let col = segment.fast_fields().str(name)?;
-            columns.push(col.map(|c| {
-                let n = c.num_terms();
-                (c, vec![0u32; n])
-            }));
-        }
-        Ok(FacetSegmentCollector { columns })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
-        let mut cat: HashMap<String, u64> = HashMap::new();
-        let mut tag: HashMap<String, u64> = HashMap::new();
-        for fruit in fruits {
-            for fc in fruit.category {
-                *cat.entry(fc.value).or_default() += fc.count;
-            }
-            for fc in fruit.tags {
-                *tag.entry(fc.value).or_default() += fc.count;
-            }
-        }
-        Ok(Facets {
-            category: sorted_facets(cat, self.max_values),
-            tags: sorted_facets(tag, self.max_values),
-        })
-    }
-}
-
-fn sorted_facets(map: HashMap<String, u64>, max: usize) -> Vec<FacetCount> {
-    let mut v: Vec<FacetCount> = map
-        .into_iter()
-        .map(|(value, count)| FacetCount { value, count })
-        .collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    v.truncate(max);
-    v
-}
-
-impl SegmentCollector for FacetSegmentCollector {
-    type Fruit = Facets;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        for (col, counts) in self.columns.iter_mut().flatten() {
-            for ord in col.term_ords(doc) {
-                if let Some(c) = counts.get_mut(ord as usize) {
-                    *c += 1;
-                }
-            }
-        }
-    }
-
-    fn harvest(self) -> Facets {
-        let mut lists: Vec<Vec<FacetCount>> = Vec::new();
-        for entry in self.columns {
-            let mut list = Vec::new();
-            if let Some((col, counts)) = entry {
-                let mut s = String::new();
-                for (ord, &count) in counts.iter().enumerate() {
-                    if count == 0 {
-                        continue;
-                    }
-                    s.clear();
-                    if col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
-                        list.push(FacetCount {
-                            value: s.clone(),
-                            count: count as u64,
-                        });
-                    }
-                }
-            }
-            lists.push(list);
-        }
-        let tags = lists.pop().unwrap_or_default();
-        let category = lists.pop().unwrap_or_default();
-        Facets { category, tags }
     }
 }
 
@@ -1133,10 +1167,16 @@ pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), Search
         &(
             Count,
             FacetCollector {
+                table: idx.facets.clone(),
                 max_values: usize::MAX,
             },
         ),
     )?;
+    let facets = FacetCollector {
+        table: idx.facets.clone(),
+        max_values: usize::MAX,
+    }
+    .facets(&facets);
     Ok((total as u64, facets.category))
 }
 

@@ -1,4 +1,6 @@
-//! A wrapper that gives a query's scorer the plain, safe `seek_danger` behaviour.
+//! Query wrappers: [`SafeSeekQuery`] gives a scorer the plain, safe `seek_danger`
+//! behaviour; [`AddScoreQuery`] adds a constant to scores (the ranking tiers).
+//!
 //!
 //! Why: tantivy 0.27's phrase scorer debug-asserts in `seek_danger` when asked about a
 //! document before its current one, which exclusions (`-"a phrase"`) and intersections
@@ -78,5 +80,88 @@ impl DocSet for SafeSeekScorer {
 impl Scorer for SafeSeekScorer {
     fn score(&mut self) -> Score {
         self.0.score()
+    }
+}
+
+/// Adds a constant to every score of a query: the ranking tiers (an exact word adds more
+/// than a typo) without evaluating the query twice.
+#[derive(Debug)]
+pub struct AddScoreQuery {
+    /// The scored query.
+    pub inner: Box<dyn Query>,
+    /// What is added to each of its scores.
+    pub bonus: Score,
+}
+
+impl Clone for AddScoreQuery {
+    fn clone(&self) -> Self {
+        AddScoreQuery {
+            inner: self.inner.box_clone(),
+            bonus: self.bonus,
+        }
+    }
+}
+
+impl Query for AddScoreQuery {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(AddScoreWeight {
+            inner: self.inner.weight(enable_scoring)?,
+            bonus: self.bonus,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.inner.query_terms(visitor)
+    }
+}
+
+struct AddScoreWeight {
+    inner: Box<dyn Weight>,
+    bonus: Score,
+}
+
+impl Weight for AddScoreWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(AddScoreScorer {
+            inner: self.inner.scorer(reader, boost)?,
+            bonus: self.bonus * boost,
+        }))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.inner.explain(reader, doc)
+    }
+}
+
+struct AddScoreScorer {
+    inner: Box<dyn Scorer>,
+    bonus: Score,
+}
+
+impl DocSet for AddScoreScorer {
+    fn advance(&mut self) -> DocId {
+        self.inner.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.inner.seek(target)
+    }
+
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        self.inner.seek_danger(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.inner.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.inner.size_hint()
+    }
+}
+
+impl Scorer for AddScoreScorer {
+    fn score(&mut self) -> Score {
+        self.inner.score() + self.bonus
     }
 }

@@ -1,0 +1,240 @@
+//! Facet counting from an in-memory table of each document's facet values.
+//!
+//! Why not read the fast-field columns per query: a query matching a thousand articles
+//! would do several thousand column look-ups; the table turns each into one array read.
+//! It is built once when an index generation is opened (milliseconds for MDN) and lives
+//! as long as that generation's reader, whose segments never change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
+
+/// Which facet a value belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacetKind {
+    /// A category path (every ancestor level is its own value).
+    Category,
+    /// A tag.
+    Tag,
+}
+
+/// Facet values of every document of one searcher, by segment.
+#[derive(Debug, Default)]
+pub struct FacetTable {
+    values: Vec<(FacetKind, String)>,
+    segments: Vec<SegmentFacets>,
+}
+
+#[derive(Debug, Default)]
+struct SegmentFacets {
+    /// `ids[offsets[doc]..offsets[doc + 1]]` are the doc's value ids.
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+impl FacetTable {
+    /// Reads the `category_path` and `tag` fast fields of every segment.
+    pub fn build(searcher: &Searcher) -> tantivy::Result<FacetTable> {
+        let mut table = FacetTable::default();
+        let mut interned: HashMap<(u8, String), u32> = HashMap::new();
+        for segment in searcher.segment_readers() {
+            let mut columns = Vec::new();
+            for (kind, name) in [
+                (FacetKind::Category, "category_path"),
+                (FacetKind::Tag, "tag"),
+            ] {
+                let Some(col) = segment.fast_fields().str(name)? else {
+                    continue;
+                };
+                let mut global = Vec::with_capacity(col.num_terms());
+                let mut s = String::new();
+                for ord in 0..col.num_terms() as u64 {
+                    s.clear();
+                    col.ord_to_str(ord, &mut s)?;
+                    let key = (kind as u8, s.clone());
+                    let next = interned.len() as u32;
+                    let id = *interned.entry(key).or_insert_with(|| {
+                        table.values.push((kind, s.clone()));
+                        next
+                    });
+                    global.push(id);
+                }
+                columns.push((col, global));
+            }
+            let max_doc = segment.max_doc();
+            let mut facets = SegmentFacets {
+                offsets: Vec::with_capacity(max_doc as usize + 1),
+                ids: Vec::new(),
+            };
+            for doc in 0..max_doc {
+                facets.offsets.push(facets.ids.len() as u32);
+                for (col, global) in &columns {
+                    for ord in col.term_ords(doc) {
+                        if let Some(id) = global.get(ord as usize) {
+                            facets.ids.push(*id);
+                        }
+                    }
+                }
+            }
+            facets.offsets.push(facets.ids.len() as u32);
+            table.segments.push(facets);
+        }
+        Ok(table)
+    }
+}
+
+/// A facet value and how many matching articles have it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FacetCount {
+    /// The category path or tag.
+    pub value: String,
+    /// Matching articles.
+    pub count: u64,
+}
+
+/// Facet counts over the whole result set.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Facets {
+    /// Categories at every level (a parent counts its subcategories' articles).
+    pub category: Vec<FacetCount>,
+    /// Tags.
+    pub tags: Vec<FacetCount>,
+}
+
+/// Counts the facet values of every matching document.
+pub struct FacetCollector {
+    /// The table of the searcher the collector runs on.
+    pub table: Arc<FacetTable>,
+    /// At most this many values per facet (most frequent first).
+    pub max_values: usize,
+}
+
+/// Per-segment state of [`FacetCollector`]: value ids while there are few (a query
+/// matching a hundred articles should not clear a counter per category of MDN), then
+/// dense counters.
+pub struct FacetSegmentCollector {
+    table: Arc<FacetTable>,
+    segment: usize,
+    ids: Vec<u32>,
+    counts: Vec<u32>,
+}
+
+impl FacetSegmentCollector {
+    fn densify(&mut self) {
+        self.counts = vec![0; self.table.values.len()];
+        for &id in &self.ids {
+            self.counts[id as usize] += 1;
+        }
+        self.ids = Vec::new();
+    }
+}
+
+/// `(value id, count)` pairs.
+pub type FacetFruit = Vec<(u32, u32)>;
+
+impl Collector for FacetCollector {
+    type Fruit = FacetFruit;
+    type Child = FacetSegmentCollector;
+
+    fn for_segment(
+        &self,
+        segment_local_id: SegmentOrdinal,
+        _segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(FacetSegmentCollector {
+            table: self.table.clone(),
+            segment: segment_local_id as usize,
+            ids: Vec::new(),
+            counts: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<FacetFruit>) -> tantivy::Result<FacetFruit> {
+        let mut merged: HashMap<u32, u32> = HashMap::new();
+        for fruit in fruits {
+            for (id, count) in fruit {
+                *merged.entry(id).or_default() += count;
+            }
+        }
+        Ok(merged.into_iter().collect())
+    }
+}
+
+impl FacetCollector {
+    /// Turns merged counts into sorted facet lists.
+    pub fn facets(&self, counts: &[(u32, u32)]) -> Facets {
+        let mut category = Vec::new();
+        let mut tags = Vec::new();
+        for &(id, count) in counts {
+            let Some((kind, value)) = self.table.values.get(id as usize) else {
+                continue;
+            };
+            let fc = FacetCount {
+                value: value.clone(),
+                count: count as u64,
+            };
+            match kind {
+                FacetKind::Category => category.push(fc),
+                FacetKind::Tag => tags.push(fc),
+            }
+        }
+        for list in [&mut category, &mut tags] {
+            list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            list.truncate(self.max_values);
+        }
+        Facets { category, tags }
+    }
+}
+
+impl SegmentCollector for FacetSegmentCollector {
+    type Fruit = FacetFruit;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let table = self.table.clone();
+        let Some(seg) = table.segments.get(self.segment) else {
+            return;
+        };
+        let doc = doc as usize;
+        let (Some(&from), Some(&to)) = (seg.offsets.get(doc), seg.offsets.get(doc + 1)) else {
+            return;
+        };
+        let ids = &seg.ids[from as usize..to as usize];
+        if self.counts.is_empty() {
+            self.ids.extend_from_slice(ids);
+            if self.ids.len() > 4096 && self.ids.len() * 4 > table.values.len() {
+                self.densify();
+            }
+        } else {
+            for &id in ids {
+                self.counts[id as usize] += 1;
+            }
+        }
+    }
+
+    fn harvest(mut self) -> FacetFruit {
+        if self.counts.is_empty() {
+            self.ids.sort_unstable();
+            let mut out: FacetFruit = Vec::new();
+            for id in self.ids {
+                match out.last_mut() {
+                    Some((last, n)) if *last == id => *n += 1,
+                    _ => out.push((id, 1)),
+                }
+            }
+            return out;
+        }
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(id, c)| (id as u32, *c))
+            .collect()
+    }
+}
