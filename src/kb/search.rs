@@ -795,7 +795,7 @@ fn hit_from_doc(
         .unwrap_or_default();
     let sections = decode_sections(encoded);
     let (best, snippet) =
-        best_section_and_snippet(&sections, summary.as_deref(), matched, analyzers);
+        best_section_and_snippet(encoded, &sections, summary.as_deref(), matched, analyzers);
     let section = best
         .map(|i| sections[i])
         .filter(|s| !s.anchor.is_empty())
@@ -889,35 +889,40 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
 
 const SNIPPET_CHARS: usize = 180;
 
-/// How much of each section is scanned for the best section and the snippet.
-const SECTION_SCAN_BYTES: usize = 4096;
-
-/// The first `max` bytes of `s`, cut at a character boundary.
-fn prefix_of(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 fn best_section_and_snippet(
+    encoded: &str,
     sections: &[SectionView<'_>],
     summary: Option<&str>,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
 ) -> (Option<usize>, String) {
-    // (section index, (distinct matches, all matches), match ranges)
+    // One scan over the whole encoded text (the framing bytes are not word bytes, so no
+    // match spans two sections), then each match is assigned to its section: one pass
+    // per hit instead of one per section and heading.
+    let base = encoded.as_ptr() as usize;
+    let offset = |part: &str| part.as_ptr() as usize - base;
+    let all = match_ranges(encoded, matched, analyzers);
+    // (section index, (distinct matches, all matches), match ranges within the text)
     type Best = (usize, (usize, usize), Vec<(usize, usize)>);
     let mut best: Option<Best> = None;
+    let mut next = 0;
     for (i, s) in sections.iter().enumerate() {
-        // Long sections (reference tables, code) are judged by their beginning: the
-        // scan costs per byte, and a snippet reads best from a section's first lines.
-        let ranges = match_ranges(prefix_of(s.text, SECTION_SCAN_BYTES), matched, analyzers);
-        let heading_hits = match_ranges(s.heading, matched, analyzers).len();
+        let (h_from, h_to) = (offset(s.heading), offset(s.heading) + s.heading.len());
+        let (t_from, t_to) = (offset(s.text), offset(s.text) + s.text.len());
+        while next < all.len() && all[next].0 < h_from {
+            next += 1;
+        }
+        let mut heading_hits = 0;
+        let mut ranges = Vec::new();
+        while next < all.len() && all[next].1 <= t_to {
+            let (a, b) = all[next];
+            if a >= h_from && b <= h_to {
+                heading_hits += 1;
+            } else if a >= t_from {
+                ranges.push((a - t_from, b - t_from));
+            }
+            next += 1;
+        }
         let distinct: HashSet<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
         let key = (
             distinct.len() + heading_hits * 2,
