@@ -157,6 +157,9 @@ impl Collector for FacetCollector {
     }
 
     fn merge_fruits(&self, fruits: Vec<FacetFruit>) -> tantivy::Result<FacetFruit> {
+        if fruits.len() == 1 {
+            return Ok(fruits.into_iter().next().unwrap_or_default());
+        }
         let mut merged: HashMap<u32, u32> = HashMap::new();
         for fruit in fruits {
             for (id, count) in fruit {
@@ -170,26 +173,36 @@ impl Collector for FacetCollector {
 impl FacetCollector {
     /// Turns merged counts into sorted facet lists.
     pub fn facets(&self, counts: &[(u32, u32)]) -> Facets {
-        let mut category = Vec::new();
-        let mut tags = Vec::new();
+        let mut category: Vec<(u32, u32)> = Vec::new();
+        let mut tags: Vec<(u32, u32)> = Vec::new();
         for &(id, count) in counts {
-            let Some((kind, value)) = self.table.values.get(id as usize) else {
-                continue;
-            };
-            let fc = FacetCount {
-                value: value.clone(),
-                count: count as u64,
-            };
-            match kind {
-                FacetKind::Category => category.push(fc),
-                FacetKind::Tag => tags.push(fc),
+            match self.table.values.get(id as usize) {
+                Some((FacetKind::Category, _)) => category.push((id, count)),
+                Some((FacetKind::Tag, _)) => tags.push((id, count)),
+                None => {}
             }
         }
-        for list in [&mut category, &mut tags] {
-            list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            list.truncate(self.max_values);
+        let value = |id: u32| self.table.values[id as usize].1.as_str();
+        let order =
+            |a: &(u32, u32), b: &(u32, u32)| b.1.cmp(&a.1).then_with(|| value(a.0).cmp(value(b.0)));
+        let finish = |mut list: Vec<(u32, u32)>| -> Vec<FacetCount> {
+            // Only the first `max_values` need ordering: select them, then sort those.
+            if list.len() > self.max_values && self.max_values > 0 {
+                list.select_nth_unstable_by(self.max_values - 1, order);
+                list.truncate(self.max_values);
+            }
+            list.sort_unstable_by(order);
+            list.into_iter()
+                .map(|(id, count)| FacetCount {
+                    value: value(id).to_string(),
+                    count: count as u64,
+                })
+                .collect()
+        };
+        Facets {
+            category: finish(category),
+            tags: finish(tags),
         }
-        Facets { category, tags }
     }
 }
 

@@ -32,7 +32,7 @@ use super::article::Article;
 use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -90,8 +90,10 @@ pub struct Fields {
     pub title_sort: Field,
     /// Last update, unix seconds (stored, fast).
     pub updated: Field,
-    /// Sanitized HTML (stored only).
-    pub html: Field,
+    /// Where the sanitized HTML starts in the generation's `html.bin` (stored only).
+    pub html_offset: Field,
+    /// Its length in bytes (stored only).
+    pub html_len: Field,
     /// Headings as JSON (stored only).
     pub headings_json: Field,
     /// Sections in the compact form of [`encode_sections`] (stored only): best-section
@@ -129,7 +131,8 @@ pub fn schema() -> (Schema, Fields) {
         tag: b.add_text_field("tag", fast_string() | STORED),
         title_sort: b.add_text_field("title_sort", fast_string()),
         updated: b.add_i64_field("updated", NumericOptions::default().set_stored().set_fast()),
-        html: b.add_text_field("html", STORED),
+        html_offset: b.add_u64_field("html_offset", STORED),
+        html_len: b.add_u64_field("html_len", STORED),
         headings_json: b.add_text_field("headings_json", STORED),
         sections: b.add_text_field("sections", STORED),
     };
@@ -143,7 +146,10 @@ pub fn register_analyzers(index: &Index) {
 }
 
 /// The tantivy document for an article. Drafts must not be passed here.
-pub fn document(f: &Fields, a: &Article) -> TantivyDocument {
+///
+/// The HTML itself lives in the generation's `html.bin` at `html_at` (offset, length):
+/// kept out of the doc store, search hits do not decompress it.
+pub fn document(f: &Fields, a: &Article, html_at: (u64, u64)) -> TantivyDocument {
     let body = a.body_text();
     let headings = a.headings_text();
     let tags_joined = a
@@ -168,7 +174,8 @@ pub fn document(f: &Fields, a: &Article) -> TantivyDocument {
         f.category => a.category.as_str(),
         f.title_sort => a.title.to_lowercase(),
         f.updated => a.updated,
-        f.html => a.html.as_str(),
+        f.html_offset => html_at.0,
+        f.html_len => html_at.1,
         f.headings_json => serde_json::to_string(&a.headings).unwrap_or_default(),
         f.sections => encode_sections(&a.sections),
     );
@@ -258,7 +265,44 @@ pub struct OpenIndex {
     pub manifest: Manifest,
     /// Facet values of every document, for fast facet counts.
     pub facets: Arc<FacetTable>,
+    /// The articles' HTML, addressed by each document's `html_offset`/`html_len`.
+    pub html: HtmlStore,
 }
+
+/// The articles' sanitized HTML of one generation: a memory-mapped `html.bin`, or bytes
+/// in memory for the in-memory fallback index.
+pub enum HtmlStore {
+    /// `html.bin` of a generation on disk.
+    Mapped(memmap2::Mmap),
+    /// The in-memory index's HTML.
+    Owned(Vec<u8>),
+}
+
+impl HtmlStore {
+    /// The HTML at `offset` of `len` bytes, if it is there and valid UTF-8.
+    pub fn get(&self, offset: u64, len: u64) -> Option<&str> {
+        let bytes: &[u8] = match self {
+            HtmlStore::Mapped(m) => m,
+            HtmlStore::Owned(v) => v,
+        };
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        std::str::from_utf8(bytes.get(start..end)?).ok()
+    }
+
+    fn open(dir: &Path) -> Result<HtmlStore, IndexError> {
+        let file = std::fs::File::open(dir.join(HTML_FILE))?;
+        if file.metadata()?.len() == 0 {
+            return Ok(HtmlStore::Owned(Vec::new()));
+        }
+        // SAFETY: generation folders are written once and never modified in place; a
+        // rebuild writes a new folder. Deleting a mapped file keeps the mapping valid.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(HtmlStore::Mapped(map))
+    }
+}
+
+const HTML_FILE: &str = "html.bin";
 
 /// Errors of the index store.
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +348,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         segment.fast_fields().str("category_path")?;
     }
     let facets = Arc::new(FacetTable::build(&searcher)?);
+    let html = HtmlStore::open(&dir)?;
     Ok(OpenIndex {
         index,
         reader,
@@ -311,6 +356,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         dir: Some(dir),
         manifest,
         facets,
+        html,
     })
 }
 
@@ -327,6 +373,7 @@ fn fill(
     fields: &Fields,
     articles: &[Article],
     progress: &dyn Fn(usize),
+    html: &mut Vec<u8>,
 ) -> Result<usize, IndexError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -336,7 +383,9 @@ fn fill(
     let mut count = 0;
     for (i, a) in articles.iter().enumerate() {
         if !a.draft {
-            writer.add_document(document(fields, a))?;
+            let at = (html.len() as u64, a.html.len() as u64);
+            html.extend_from_slice(a.html.as_bytes());
+            writer.add_document(document(fields, a, at))?;
             count += 1;
         }
         if i % 256 == 0 {
@@ -370,7 +419,9 @@ pub fn build_generation(
         let (schema, fields) = schema();
         let index = Index::create_in_dir(&building, schema)?;
         register_analyzers(&index);
-        let count = fill(&index, &fields, articles, progress)?;
+        let mut html = Vec::new();
+        let count = fill(&index, &fields, articles, progress, &mut html)?;
+        std::fs::write(building.join(HTML_FILE), &html)?;
         let manifest = Manifest {
             schema_version: SCHEMA_VERSION,
             fingerprint: fingerprint.to_string(),
@@ -401,6 +452,7 @@ pub fn build_generation(
     let reader = reader_for(&index)?;
     let (_, fields) = schema();
     let facets = Arc::new(FacetTable::build(&reader.searcher())?);
+    let html = HtmlStore::open(&final_dir)?;
     Ok(OpenIndex {
         index,
         reader,
@@ -408,6 +460,7 @@ pub fn build_generation(
         dir: Some(final_dir),
         manifest,
         facets,
+        html,
     })
 }
 
@@ -416,7 +469,8 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
     let (schema, fields) = schema();
     let index = Index::create_in_ram(schema);
     register_analyzers(&index);
-    let count = fill(&index, &fields, articles, &|_| {})?;
+    let mut html = Vec::new();
+    let count = fill(&index, &fields, articles, &|_| {}, &mut html)?;
     let reader = reader_for(&index)?;
     let facets = Arc::new(FacetTable::build(&reader.searcher())?);
     Ok(OpenIndex {
@@ -424,6 +478,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
         reader,
         fields,
         facets,
+        html: HtmlStore::Owned(html),
         dir: None,
         manifest: Manifest {
             schema_version: SCHEMA_VERSION,

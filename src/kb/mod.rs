@@ -31,8 +31,8 @@ use self::index::{
 };
 use self::loader::{load_articles, FileError};
 use self::search::{
-    category_counts, doc_i64, doc_str, doc_strs, find_by_slug, related, Analyzers, ArticleRef,
-    RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
+    category_counts, doc_i64, doc_str, doc_strs, doc_u64, find_by_slug, related, Analyzers,
+    ArticleRef, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
 };
 use self::types::{display_name_of, Slug};
 
@@ -353,7 +353,11 @@ impl KnowledgeBase {
             tags,
             summary,
             updated: rfc3339(doc_i64(&doc, f.updated)),
-            html: doc_str(&doc, f.html),
+            html: idx
+                .html
+                .get(doc_u64(&doc, f.html_offset), doc_u64(&doc, f.html_len))
+                .unwrap_or_default()
+                .to_string(),
             toc: serde_json::from_str(&doc_str(&doc, f.headings_json)).unwrap_or_default(),
             related,
         }))

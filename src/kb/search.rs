@@ -1197,6 +1197,11 @@ pub fn doc_strs(doc: &TantivyDocument, field: Field) -> Vec<String> {
         .collect()
 }
 
+/// Reads a stored u64 field.
+pub fn doc_u64(doc: &TantivyDocument, field: Field) -> u64 {
+    doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0)
+}
+
 /// Reads a stored i64 field.
 pub fn doc_i64(doc: &TantivyDocument, field: Field) -> i64 {
     doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0)
