@@ -545,11 +545,22 @@ fn prefix_completions(searcher: &Searcher, vocab: Field, prefix: &str, max: usiz
         let Ok(mut stream) = builder.into_stream() else {
             continue;
         };
+        // Keep this segment's `max` most frequent without allocating for the rest.
+        let mut best: Vec<(u32, Vec<u8>)> = Vec::with_capacity(max + 1);
         let mut scanned = 0;
         while stream.advance() && scanned < SCAN_LIMIT {
             scanned += 1;
-            if let Ok(s) = std::str::from_utf8(stream.key()) {
-                *freq.entry(s.to_string()).or_default() += stream.value().doc_freq as u64;
+            let df = stream.value().doc_freq;
+            if best.len() == max && best.last().is_some_and(|(f, _)| *f >= df) {
+                continue;
+            }
+            let at = best.partition_point(|(f, _)| *f >= df);
+            best.insert(at, (df, stream.key().to_vec()));
+            best.truncate(max);
+        }
+        for (df, key) in best {
+            if let Ok(s) = String::from_utf8(key) {
+                *freq.entry(s).or_default() += df as u64;
             }
         }
     }
