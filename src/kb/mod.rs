@@ -378,14 +378,14 @@ impl KnowledgeBase {
         Ok(CategoryTree {
             total,
             root_count: total.saturating_sub(in_categories),
-            categories: build_tree(&paths, ""),
+            categories: build_tree(&paths),
         })
     }
 }
 
 /// Builds the tree from sorted `(path, count)` pairs (every ancestor is present,
 /// because each article counts in all its ancestors).
-fn build_tree(paths: &[(String, u64)], _root: &str) -> Vec<CategoryNode> {
+fn build_tree(paths: &[(String, u64)]) -> Vec<CategoryNode> {
     let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, (p, _)) in paths.iter().enumerate() {
         let parent = p.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");

@@ -205,7 +205,6 @@ pub enum SearchError {
 /// One analyzed query word and what stands in for it.
 #[derive(Debug, Clone)]
 struct WordTerms {
-    raw: String,
     /// Exact stem first, then prefix completions' stems with their weight.
     exact: Vec<(String, f32)>,
     /// Stems of dictionary words within the typo distance.
@@ -263,7 +262,7 @@ pub fn search(
     let f = &idx.fields;
     let parsed = parse_query(&req.q);
     let filters = filter_clauses(f, req);
-    let exclusions = exclusion_clauses(f, analyzers, &parsed);
+    let exclusions = exclusion_clauses(f, settings, analyzers, &parsed);
     let limit = req.limit.max(1);
     let facet_collector = || FacetCollector {
         table: idx.facets.clone(),
@@ -324,7 +323,7 @@ pub fn search(
         };
         let all_required = tiered && !words.is_empty();
         let (mut docs, mut total, mut facets) = run(all_required)?;
-        if total == 0 && all_required && words.iter().filter(|w| !w.stop).count() > 1 {
+        if total == 0 && all_required && significant > 1 {
             (docs, total, facets) = run(false)?;
         }
         (total as u64, docs, facets, matched)
@@ -420,16 +419,16 @@ fn phrase_clauses(
 
 fn exclusion_clauses(
     f: &Fields,
+    settings: &SearchSettings,
     analyzers: &Analyzers,
     parsed: &ParsedQuery,
 ) -> Vec<(Occur, Box<dyn Query>)> {
-    let settings = SearchSettings::default();
     parsed
         .excluded
         .iter()
         .map(|e| tokens(&analyzers.en, e))
         .filter(|stems| !stems.is_empty())
-        .map(|stems| (Occur::MustNot, phrase_over_fields(f, &settings, &stems)))
+        .map(|stems| (Occur::MustNot, phrase_over_fields(f, settings, &stems)))
         .collect()
 }
 
@@ -507,12 +506,7 @@ fn analyze_words(
                     }
                 }
             }
-            WordTerms {
-                raw,
-                exact,
-                typos,
-                stop,
-            }
+            WordTerms { exact, typos, stop }
         })
         .collect()
 }
@@ -742,7 +736,6 @@ fn word_query(
         return exact;
     }
     let typo = with_tier(best_of(f, &settings.boosts, &typo_stems), TIER_TYPO);
-    let _ = &w.raw;
     Box::new(DisjunctionMaxQuery::new(vec![exact, typo]))
 }
 
@@ -781,7 +774,8 @@ impl MatchedTerms {
     }
 }
 
-fn stored_str(doc: &TantivyDocument, field: Field) -> String {
+/// Reads a stored text field of a document (empty when absent).
+pub fn doc_str(doc: &TantivyDocument, field: Field) -> String {
     doc.get_first(field)
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
@@ -794,12 +788,9 @@ fn hit_from_doc(
     matched: &MatchedTerms,
     analyzers: &Analyzers,
 ) -> Hit {
-    let slug = stored_str(doc, f.slug);
-    let summary = Some(stored_str(doc, f.summary)).filter(|s| !s.is_empty());
-    let tags = doc
-        .get_all(f.tag)
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
+    let slug = doc_str(doc, f.slug);
+    let summary = Some(doc_str(doc, f.summary)).filter(|s| !s.is_empty());
+    let tags = doc_strs(doc, f.tag);
     let encoded = doc
         .get_first(f.sections)
         .and_then(|v| v.as_str())
@@ -820,8 +811,8 @@ fn hit_from_doc(
         url.push_str(&s.anchor);
     }
     Hit {
-        title: stored_str(doc, f.title),
-        category: stored_str(doc, f.category),
+        title: doc_str(doc, f.title),
+        category: doc_str(doc, f.category),
         slug,
         tags,
         summary,
@@ -1150,11 +1141,11 @@ pub fn related(
     let mut out = Vec::new();
     for (_, addr) in docs.into_iter().take(limit) {
         let doc: TantivyDocument = searcher.doc(addr)?;
-        let slug = stored_str(&doc, f.slug);
+        let slug = doc_str(&doc, f.slug);
         out.push(ArticleRef {
             url: format!("/articles/{slug}"),
-            title: stored_str(&doc, f.title),
-            category: stored_str(&doc, f.category),
+            title: doc_str(&doc, f.title),
+            category: doc_str(&doc, f.category),
             slug,
         });
     }
@@ -1194,11 +1185,6 @@ pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), Search
     }
     .facets(&facets);
     Ok((total as u64, facets.category))
-}
-
-/// Reads a stored text field of a document.
-pub fn doc_str(doc: &TantivyDocument, field: Field) -> String {
-    stored_str(doc, field)
 }
 
 /// Reads every value of a stored multi-valued text field.
