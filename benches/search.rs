@@ -1,69 +1,70 @@
-//! In-process search latency on the MDN corpus (`../shared/corpora/mdn`), with typo
-//! tolerance and prefix matching on, snippets and facets included, as the API runs it.
+//! In-process search latency on the MDN and Docker documentation corpora
+//! (`../shared/corpora/{mdn,docker-docs}`), with typo tolerance and prefix matching on,
+//! snippets and facets included, as the API runs it. A corpus that is absent is skipped.
 //!
-//! Run: `cargo bench --bench search`. Prints the index build time and the latency
-//! distribution (p50/p95/p99 over every query of `benches/queries/mdn.txt`, 30 rounds),
-//! then criterion's per-kind measurements.
+//! Run: `cargo bench --bench search` (both corpora), or with `HC_BENCH_CORPUS=mdn` or
+//! `HC_BENCH_CORPUS=docker-docs` for one. For each corpus it prints the index build time
+//! and the latency distribution (p50/p95/p99 over every query of
+//! `benches/queries/<corpus>.txt`, 30 rounds), then criterion's measurements: every
+//! query round robin, and one query of each kind.
 
-use std::path::{Path, PathBuf};
+// Shared with the other search bench; each uses only part of it.
+#[allow(dead_code)]
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{percentile, Corpus};
 use criterion::{criterion_group, criterion_main, Criterion};
 use helpcenter::kb::search::SearchRequest;
-use helpcenter::kb::types::Category;
 use helpcenter::kb::KnowledgeBase;
 
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/mdn/articles");
-    p.is_dir().then_some(p)
+/// One query of each kind per corpus, measured on its own by criterion.
+fn kinds(corpus: Corpus) -> [(&'static str, &'static str); 5] {
+    match corpus {
+        Corpus::Mdn => [
+            ("one_word", "flexbox"),
+            ("two_words", "grid layout"),
+            ("typo", "javascirpt closures"),
+            ("prefix", "intersection obs"),
+            ("phrase", "\"event loop\""),
+        ],
+        Corpus::DockerDocs => [
+            ("one_word", "healthcheck"),
+            ("two_words", "bind mount"),
+            ("typo", "enviroment variables"),
+            ("prefix", "multi-sta"),
+            ("phrase", "\"build context\""),
+        ],
+    }
 }
 
-fn queries() -> Vec<SearchRequest> {
-    let text = include_str!("queries/mdn.txt");
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|line| {
-            let (category, q) = match line.split_once(" | ") {
-                Some((filter, q)) => (
-                    filter
-                        .strip_prefix("category=")
-                        .and_then(|c| Category::parse(c).ok()),
-                    q,
-                ),
-                None => (None, line),
-            };
-            SearchRequest {
-                q: q.to_string(),
-                category,
-                limit: 10,
-                ..Default::default()
-            }
-        })
-        .collect()
+fn selected_corpora() -> Vec<Corpus> {
+    match std::env::var("HC_BENCH_CORPUS") {
+        Ok(name) if !name.is_empty() => vec![Corpus::parse(&name).unwrap_or_else(|| {
+            panic!("HC_BENCH_CORPUS: unknown corpus {name:?} (mdn or docker-docs)")
+        })],
+        _ => Corpus::ALL.to_vec(),
+    }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn bench(c: &mut Criterion) {
-    let Some(mdn) = corpus() else {
-        eprintln!("skipped: ../shared/corpora/mdn is absent");
+fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
+    let name = corpus.name();
+    let Some(articles) = corpus.articles() else {
+        eprintln!("{name}: skipped, ../shared/corpora/{name}/articles is absent");
         return;
     };
     let index = tempfile::tempdir().expect("temp dir");
-    let kb = KnowledgeBase::new(&mdn, index.path().join("index"));
+    let kb = KnowledgeBase::new(&articles, index.path().join("index"));
     let started = Instant::now();
     let report = kb.rebuild(&|_, _| {}).expect("index builds");
     println!(
-        "index build: {} articles in {:.2} s ({:.0} articles/s)",
+        "{name}: index build: {} articles in {:.2} s ({:.0} articles/s)",
         report.articles,
         started.elapsed().as_secs_f64(),
         report.articles as f64 / started.elapsed().as_secs_f64()
     );
-    let queries = queries();
+    let queries: Vec<SearchRequest> = corpus.queries().iter().map(|q| q.request()).collect();
     for q in &queries {
         kb.search(q).expect("search");
     }
@@ -83,7 +84,7 @@ fn bench(c: &mut Criterion) {
     }
     samples.sort();
     println!(
-        "search latency over {} queries x 30 rounds ({} samples): p50 {:?}  p95 {:?}  p99 {:?}  max {:?} ({:?})",
+        "{name}: search latency over {} queries x 30 rounds ({} samples): p50 {:?}  p95 {:?}  p99 {:?}  max {:?} ({:?})",
         queries.len(),
         samples.len(),
         percentile(&samples, 0.50),
@@ -93,7 +94,9 @@ fn bench(c: &mut Criterion) {
         worst.1
     );
 
-    let mut group = c.benchmark_group("search_mdn");
+    // The group names keep their history: `search_mdn` is the MDN group of old runs.
+    let group_name = format!("search_{}", name.replace('-', "_"));
+    let mut group = c.benchmark_group(group_name);
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(3))
@@ -106,21 +109,21 @@ fn bench(c: &mut Criterion) {
             kb.search(q).expect("search")
         })
     });
-    for (name, q) in [
-        ("one_word", "flexbox"),
-        ("two_words", "grid layout"),
-        ("typo", "javascirpt closures"),
-        ("prefix", "intersection obs"),
-        ("phrase", "\"event loop\""),
-    ] {
+    for (kind, q) in kinds(corpus) {
         let req = SearchRequest {
             q: q.to_string(),
             limit: 10,
             ..Default::default()
         };
-        group.bench_function(name, |b| b.iter(|| kb.search(&req).expect("search")));
+        group.bench_function(kind, |b| b.iter(|| kb.search(&req).expect("search")));
     }
     group.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    for corpus in selected_corpora() {
+        bench_corpus(c, corpus);
+    }
 }
 
 criterion_group!(benches, bench);
