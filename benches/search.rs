@@ -69,9 +69,10 @@ fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
         kb.search(q).expect("search");
     }
     let mut samples = Vec::new();
+    let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); queries.len()];
     let mut worst = (Duration::ZERO, String::new());
     for _ in 0..30 {
-        for q in &queries {
+        for (k, q) in queries.iter().enumerate() {
             let t = Instant::now();
             let r = kb.search(q).expect("search");
             let d = t.elapsed();
@@ -80,6 +81,7 @@ fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
                 worst = (d, q.q.clone());
             }
             samples.push(d);
+            per_query[k].push(d);
         }
     }
     samples.sort();
@@ -93,6 +95,22 @@ fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
         worst.0,
         worst.1
     );
+    // The tail of the distribution is a few queries, not noise: name them.
+    let mut medians: Vec<(Duration, &str)> = per_query
+        .iter_mut()
+        .zip(&queries)
+        .map(|(v, q)| {
+            v.sort();
+            (percentile(v, 0.5), q.q.as_str())
+        })
+        .collect();
+    medians.sort_by_key(|m| std::cmp::Reverse(m.0));
+    let slowest: Vec<String> = medians
+        .iter()
+        .take(5)
+        .map(|(d, q)| format!("{q:?} {d:?}"))
+        .collect();
+    println!("{name}: slowest queries (median): {}", slowest.join(", "));
 
     // The group names keep their history: `search_mdn` is the MDN group of old runs.
     let group_name = format!("search_{}", name.replace('-', "_"));
