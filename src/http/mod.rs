@@ -20,6 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use tower_http::CompressionLevel;
 
 use self::error::ApiError;
 use crate::auth::JwtKeys;
@@ -86,7 +87,10 @@ pub fn router(state: AppState) -> Router {
             )
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-            .layer(CompressionLayer::new())
+            // The fastest level: a search reply (~11 KB of JSON on MDN) shrinks to about
+            // 30% instead of 23%, for a fraction of the CPU of the default level, which
+            // cost a third as much as the search itself.
+            .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 REQUEST_TIMEOUT,
