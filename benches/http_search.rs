@@ -125,29 +125,55 @@ fn helpcenter_bin() -> &'static str {
     env!("CARGO_BIN_EXE_helpcenter")
 }
 
-/// One `helpcenter index` run on a fresh folder: wall time and articles indexed.
-fn build_index(articles: &Path, index: &Path) -> (Duration, usize) {
+/// One `helpcenter index` run on a fresh folder.
+struct Build {
+    took: Duration,
+    articles: usize,
+    /// The process's peak resident memory (VmHWM) as last seen while it ran, in KiB.
+    peak_kib: Option<u64>,
+}
+
+fn build_index(articles: &Path, index: &Path) -> Build {
     let started = Instant::now();
-    let out = Command::new(helpcenter_bin())
+    let mut child = Command::new(helpcenter_bin())
         .arg("index")
         .arg("--articles")
         .arg(articles)
         .arg("--index")
         .arg(index)
         .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .expect("run helpcenter index");
+    // The peak is only readable while the process lives: poll it.
+    let mut peak_kib = None;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for helpcenter index") {
+            break status;
+        }
+        if let Some(m) = Memory::of(child.id()) {
+            peak_kib = Some(m.hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let took = started.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "helpcenter index failed: {stdout}");
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = std::io::Read::read_to_string(&mut out, &mut stdout);
+    }
+    assert!(status.success(), "helpcenter index failed: {stdout}");
     // "indexed 14076 articles (0 drafts skipped, ...) in 3.52s"
     let count = stdout
         .split_whitespace()
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("unexpected output of helpcenter index: {stdout}"));
-    (took, count)
+    Build {
+        took,
+        articles: count,
+        peak_kib,
+    }
 }
 
 /// The `helpcenter serve` process; killed when dropped, so a failed run leaves nothing.
@@ -845,16 +871,22 @@ fn main() {
             let _ = std::fs::remove_dir_all(&index);
         }
         index = tmp.path().join(format!("index-{run}"));
-        let (took, count) = build_index(&articles, &index);
+        let build = build_index(&articles, &index);
         println!(
-            "index build {}: {count} articles in {:.2} s ({:.0} articles/s)",
+            "index build {}: {} articles in {:.2} s ({:.0} articles/s), peak RSS {}",
             run + 1,
-            took.as_secs_f64(),
-            count as f64 / took.as_secs_f64()
+            build.articles,
+            build.took.as_secs_f64(),
+            build.articles as f64 / build.took.as_secs_f64(),
+            build.peak_kib.map_or("unknown".into(), |k| format!(
+                "{:.0} MiB",
+                k as f64 / 1024.0
+            ))
         );
-        builds.push((took, count));
+        builds.push(build);
     }
 
+    let server_started = Instant::now();
     let server = Server::start(&articles, &index, tmp.path().join("serve.log"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -862,6 +894,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         wait_ready(&server).await;
+        let ready_in = server_started.elapsed();
         let idle = server.memory();
 
         let fts = if o.postgres {
@@ -965,17 +998,23 @@ fn main() {
             }
         }
         println!("\n## {name}: index and memory\n");
-        let mut times: Vec<Duration> = builds.iter().map(|b| b.0).collect();
+        let mut times: Vec<Duration> = builds.iter().map(|b| b.took).collect();
         times.sort();
-        let count = builds[0].1;
+        let count = builds[0].articles;
         let median = times[times.len() / 2];
+        let peak = builds.iter().filter_map(|b| b.peak_kib).max();
         println!(
-            "index build (helpcenter index, fresh folder, {} runs): median {:.2} s ({:.0} articles/s), best {:.2} s, worst {:.2} s; {count} articles",
+            "index build (helpcenter index, fresh folder, {} runs): median {:.2} s ({:.0} articles/s), best {:.2} s, worst {:.2} s; {count} articles; peak RSS {}",
             times.len(),
             median.as_secs_f64(),
             count as f64 / median.as_secs_f64(),
             times[0].as_secs_f64(),
-            times[times.len() - 1].as_secs_f64()
+            times[times.len() - 1].as_secs_f64(),
+            peak.map_or("unknown".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+        );
+        println!(
+            "server start on the built index: ready in {:.2} s",
+            ready_in.as_secs_f64()
         );
         match (idle, loaded) {
             (Some(idle), Some(loaded)) => {
