@@ -6,7 +6,9 @@
 //! `--corpus mdn|docker-docs`, `--seconds 5` (measured per series, after `--warmup 1`),
 //! `--concurrency 1,8,64`, `--build-runs 3`, `--no-postgres`, `--database-url URL`
 //! (else `HC_BENCH_FTS_DATABASE_URL`, else the local `helpcenter_fts_bench`, created if
-//! missing).
+//! missing), `--helpcenter PATH` (the binary to run; else the one cargo built for this
+//! bench, `target/release/helpcenter`, which a concurrent release build of another
+//! checkout sharing the target folder replaces: measure on a quiet machine).
 //!
 //! What it does, in one run:
 //! 1. `helpcenter index` (the release binary cargo builds for benches) on a fresh index
@@ -68,12 +70,14 @@ struct Options {
     build_runs: usize,
     postgres: bool,
     database_url: String,
+    helpcenter: PathBuf,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: cargo bench --bench http_search -- [--corpus mdn|docker-docs] [--seconds N] \
-         [--warmup N] [--concurrency 1,8,64] [--build-runs N] [--no-postgres] [--database-url URL]"
+         [--warmup N] [--concurrency 1,8,64] [--build-runs N] [--no-postgres] [--database-url URL] \
+         [--helpcenter PATH]"
     );
     std::process::exit(2)
 }
@@ -88,6 +92,7 @@ fn parse_options() -> Options {
         postgres: true,
         database_url: std::env::var("HC_BENCH_FTS_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_FTS_DATABASE_URL.into()),
+        helpcenter: PathBuf::from(env!("CARGO_BIN_EXE_helpcenter")),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -107,6 +112,7 @@ fn parse_options() -> Options {
             "--build-runs" => o.build_runs = value().parse().unwrap_or_else(|_| usage()),
             "--no-postgres" => o.postgres = false,
             "--database-url" => o.database_url = value(),
+            "--helpcenter" => o.helpcenter = PathBuf::from(value()),
             _ => usage(),
         }
     }
@@ -120,11 +126,6 @@ fn parse_options() -> Options {
 // Index build and the server process
 // ---------------------------------------------------------------------------------
 
-/// The `helpcenter` binary cargo built (release settings) for this bench.
-fn helpcenter_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_helpcenter")
-}
-
 /// One `helpcenter index` run on a fresh folder.
 struct Build {
     took: Duration,
@@ -133,9 +134,9 @@ struct Build {
     peak_kib: Option<u64>,
 }
 
-fn build_index(articles: &Path, index: &Path) -> Build {
+fn build_index(helpcenter: &Path, articles: &Path, index: &Path) -> Build {
     let started = Instant::now();
-    let mut child = Command::new(helpcenter_bin())
+    let mut child = Command::new(helpcenter)
         .arg("index")
         .arg("--articles")
         .arg(articles)
@@ -184,13 +185,13 @@ struct Server {
 }
 
 impl Server {
-    fn start(articles: &Path, index: &Path, log: PathBuf) -> Server {
+    fn start(helpcenter: &Path, articles: &Path, index: &Path, log: PathBuf) -> Server {
         // A free port: bind, read it, release it for the server.
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port");
         let log_file = std::fs::File::create(&log).expect("server log");
-        let child = Command::new(helpcenter_bin())
+        let child = Command::new(helpcenter)
             .arg("serve")
             .arg("--articles")
             .arg(articles)
@@ -862,6 +863,7 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average()
     );
+    println!("binary: {}", o.helpcenter.display());
 
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut builds = Vec::new();
@@ -871,7 +873,7 @@ fn main() {
             let _ = std::fs::remove_dir_all(&index);
         }
         index = tmp.path().join(format!("index-{run}"));
-        let build = build_index(&articles, &index);
+        let build = build_index(&o.helpcenter, &articles, &index);
         println!(
             "index build {}: {} articles in {:.2} s ({:.0} articles/s), peak RSS {}",
             run + 1,
@@ -887,7 +889,12 @@ fn main() {
     }
 
     let server_started = Instant::now();
-    let server = Server::start(&articles, &index, tmp.path().join("serve.log"));
+    let server = Server::start(
+        &o.helpcenter,
+        &articles,
+        &index,
+        tmp.path().join("serve.log"),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
