@@ -111,6 +111,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HELPCENTER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Do not follow changes to the articles folder (read-only deployments); the index
+    /// then changes only on restart or `helpcenter index`.
+    #[arg(long, env = "HELPCENTER_NO_WATCH")]
+    pub no_watch: bool,
     /// Ticket database.
     #[command(flatten)]
     pub db: DbArgs,

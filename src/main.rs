@@ -47,6 +47,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let kb = Arc::new(KnowledgeBase::new(&args.kb.articles, &args.kb.index));
         server::start_indexing(kb.clone());
+        if !args.no_watch {
+            server::start_watching(&kb);
+        }
         server::follow_index_rebuilds(kb.clone());
         let db = Database::new(&db_config(&args.db))
             .map_err(|e| anyhow::anyhow!("invalid database URL: {e}"))?;

@@ -11,11 +11,17 @@
 //!
 //! A rebuild writes a new `gen-*` folder beside the live one and only then points
 //! `CURRENT` at it, so a crash or error mid-build leaves the old index serving.
+//!
+//! Between rebuilds, the live generation takes incremental updates ([`apply_update`]):
+//! the changed articles are deleted and re-added by slug in one tantivy commit, their
+//! HTML is appended to `html.bin` (never rewritten, so older snapshots stay valid), and
+//! the manifest is replaced by rename after the commit.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
@@ -26,7 +32,9 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
     TextAnalyzer,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+use tantivy::{
+    doc, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use super::article::Article;
 use super::facets::FacetTable;
@@ -251,12 +259,19 @@ pub struct Manifest {
     pub built_at: i64,
 }
 
-/// An open index with its reader: one reader for the index's life, a searcher per request.
+/// A snapshot of an open index: one reader for the generation's life, and the searcher
+/// pinned when this snapshot was made, so that the searcher, the facet table and the
+/// HTML store always describe the same documents. An update makes a new snapshot.
 pub struct OpenIndex {
     /// The tantivy index.
     pub index: Index,
-    /// Its reader.
+    /// Its reader (shared by every snapshot of the generation; reloaded only by updates).
     pub reader: IndexReader,
+    /// The segments this snapshot serves. Cloning it is cheap; use it, not `reader`.
+    pub searcher: Searcher,
+    /// The generation's writer, opened by the first incremental update and shared by
+    /// its later snapshots. Only [`apply_update`] uses it.
+    pub writer: Arc<Mutex<Option<IndexWriter>>>,
     /// Field handles.
     pub fields: Fields,
     /// The generation folder on disk (`None` for an in-memory fallback).
@@ -295,10 +310,18 @@ impl HtmlStore {
         if file.metadata()?.len() == 0 {
             return Ok(HtmlStore::Owned(Vec::new()));
         }
-        // SAFETY: generation folders are written once and never modified in place; a
-        // rebuild writes a new folder. Deleting a mapped file keeps the mapping valid.
+        // SAFETY: `html.bin` is only ever appended to (by `apply_update`), never
+        // truncated or rewritten, so the bytes a mapping covers never change; a rebuild
+        // writes a new folder, and deleting a mapped file keeps the mapping valid.
         let map = unsafe { memmap2::Mmap::map(&file)? };
         Ok(HtmlStore::Mapped(map))
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            HtmlStore::Mapped(m) => m.len() as u64,
+            HtmlStore::Owned(v) => v.len() as u64,
+        }
     }
 }
 
@@ -352,6 +375,8 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
     Ok(OpenIndex {
         index,
         reader,
+        searcher,
+        writer: Arc::default(),
         fields,
         dir: Some(dir),
         manifest,
@@ -428,10 +453,7 @@ pub fn build_generation(
             articles: count,
             built_at: (now_nanos() / 1_000_000_000) as i64,
         };
-        std::fs::write(
-            building.join(MANIFEST),
-            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
-        )?;
+        write_manifest(&building, &manifest)?;
         drop(index);
         Ok::<_, IndexError>(manifest)
     })();
@@ -451,11 +473,14 @@ pub fn build_generation(
     register_analyzers(&index);
     let reader = reader_for(&index)?;
     let (_, fields) = schema();
-    let facets = Arc::new(FacetTable::build(&reader.searcher())?);
+    let searcher = reader.searcher();
+    let facets = Arc::new(FacetTable::build(&searcher)?);
     let html = HtmlStore::open(&final_dir)?;
     Ok(OpenIndex {
         index,
         reader,
+        searcher,
+        writer: Arc::default(),
         fields,
         dir: Some(final_dir),
         manifest,
@@ -472,10 +497,13 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
     let mut html = Vec::new();
     let count = fill(&index, &fields, articles, &|_| {}, &mut html)?;
     let reader = reader_for(&index)?;
-    let facets = Arc::new(FacetTable::build(&reader.searcher())?);
+    let searcher = reader.searcher();
+    let facets = Arc::new(FacetTable::build(&searcher)?);
     Ok(OpenIndex {
         index,
         reader,
+        searcher,
+        writer: Arc::default(),
         fields,
         facets,
         html: HtmlStore::Owned(html),
@@ -487,6 +515,135 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
             built_at: (now_nanos() / 1_000_000_000) as i64,
         },
     })
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), IndexError> {
+    let tmp = dir.join(format!("{MANIFEST}.tmp"));
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(manifest).unwrap_or_default(),
+    )?;
+    std::fs::rename(&tmp, dir.join(MANIFEST))?;
+    Ok(())
+}
+
+/// Memory for the incremental writer: updates are a few articles at a time.
+const UPDATE_WRITER_MEMORY: usize = 30_000_000;
+
+/// One batch of changes to the live generation.
+#[derive(Default)]
+pub struct IndexUpdate<'a> {
+    /// Slugs whose documents are removed (changed, renamed, deleted or now draft).
+    pub delete_slugs: Vec<String>,
+    /// Published articles (re-)added; their slugs are deleted first.
+    pub add: Vec<&'a Article>,
+    /// The fingerprint of the article files the index reflects after this batch.
+    pub fingerprint: String,
+}
+
+/// Applies a batch to the generation of `idx` in one commit and returns the new
+/// snapshot. Searches holding `idx` keep seeing the old documents; nothing of the batch
+/// is visible before the commit and the new snapshot are complete. On error nothing
+/// is visible either (uncommitted changes are rolled back).
+pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, IndexError> {
+    let mut slot = idx.writer.lock().unwrap_or_else(|e| e.into_inner());
+    if slot.is_none() {
+        let writer: IndexWriter = idx.index.writer_with_num_threads(1, UPDATE_WRITER_MEMORY)?;
+        *slot = Some(writer);
+    }
+    let Some(writer) = slot.as_mut() else {
+        unreachable!("the writer was just opened");
+    };
+    let result = (|| {
+        let mut html = match &idx.html {
+            HtmlStore::Owned(v) if idx.dir.is_none() => HtmlAppend::Memory(v.clone()),
+            _ => HtmlAppend::File(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(idx.dir.as_deref().unwrap_or(Path::new(".")).join(HTML_FILE))?,
+                idx.html.len(),
+            ),
+        };
+        for slug in &update.delete_slugs {
+            writer.delete_term(Term::from_field_text(idx.fields.slug, slug));
+        }
+        for a in &update.add {
+            writer.delete_term(Term::from_field_text(idx.fields.slug, a.slug.as_str()));
+            let at = html.append(a.html.as_bytes())?;
+            writer.add_document(document(&idx.fields, a, at))?;
+        }
+        html.flush()?;
+        writer.commit()?;
+        idx.reader.reload()?;
+        let searcher = idx.reader.searcher();
+        let facets = Arc::new(FacetTable::build(&searcher)?);
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            fingerprint: update.fingerprint.clone(),
+            articles: searcher.num_docs() as usize,
+            built_at: idx.manifest.built_at,
+        };
+        let html = match (html, &idx.dir) {
+            (HtmlAppend::Memory(v), _) => HtmlStore::Owned(v),
+            (HtmlAppend::File(..), Some(dir)) => {
+                write_manifest(dir, &manifest)?;
+                HtmlStore::open(dir)?
+            }
+            (HtmlAppend::File(..), None) => HtmlStore::Owned(Vec::new()),
+        };
+        Ok::<_, IndexError>(OpenIndex {
+            index: idx.index.clone(),
+            reader: idx.reader.clone(),
+            searcher,
+            writer: idx.writer.clone(),
+            fields: idx.fields,
+            dir: idx.dir.clone(),
+            manifest,
+            facets,
+            html,
+        })
+    })();
+    if result.is_err() {
+        // Drop what this batch staged; the next batch starts clean.
+        if let Err(e) = writer.rollback() {
+            tracing::warn!("index writer rollback failed ({e}); reopening it next time");
+            *slot = None;
+        }
+    }
+    result
+}
+
+/// Where an update appends HTML: the generation's `html.bin`, or a copy of the
+/// in-memory store.
+enum HtmlAppend {
+    File(std::fs::File, u64),
+    Memory(Vec<u8>),
+}
+
+impl HtmlAppend {
+    /// Appends `bytes` and returns their (offset, length).
+    fn append(&mut self, bytes: &[u8]) -> Result<(u64, u64), IndexError> {
+        match self {
+            HtmlAppend::File(file, len) => {
+                let at = *len;
+                file.write_all(bytes)?;
+                *len += bytes.len() as u64;
+                Ok((at, bytes.len() as u64))
+            }
+            HtmlAppend::Memory(v) => {
+                let at = v.len() as u64;
+                v.extend_from_slice(bytes);
+                Ok((at, bytes.len() as u64))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), IndexError> {
+        if let HtmlAppend::File(file, _) = self {
+            file.flush()?;
+        }
+        Ok(())
+    }
 }
 
 /// Removes generations other than `keep` (and leftovers of interrupted builds).

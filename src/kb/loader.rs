@@ -212,7 +212,9 @@ pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
     Ok(out)
 }
 
-fn parse_all(
+/// Parses `sources` on the machine's cores, resolving links through `slugs`; results
+/// are in the order of `sources`.
+pub(crate) fn parse_all(
     sources: &[SourceFile],
     slugs: &HashMap<String, Slug>,
 ) -> Vec<Result<Article, super::article::ArticleError>> {

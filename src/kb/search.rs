@@ -258,7 +258,7 @@ pub fn search(
     req: &SearchRequest,
 ) -> Result<SearchResults, SearchError> {
     let started = Instant::now();
-    let searcher = idx.reader.searcher();
+    let searcher = &idx.searcher;
     let f = &idx.fields;
     let parsed = parse_query(&req.q);
     let filters = filter_clauses(f, req);
@@ -281,7 +281,7 @@ pub fn search(
         let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
         (total as u64, docs, facets, MatchedTerms::default())
     } else {
-        let words = analyze_words(&searcher, f, settings, analyzers, &parsed);
+        let words = analyze_words(searcher, f, settings, analyzers, &parsed);
         let significant = words.iter().filter(|w| !w.stop).count();
         let tiered = significant <= settings.tiered_max_words;
         let phrases = phrase_clauses(f, settings, analyzers, &parsed);
@@ -1083,7 +1083,7 @@ pub fn related(
     limit: usize,
 ) -> Result<Vec<ArticleRef>, SearchError> {
     let f = &idx.fields;
-    let searcher = idx.reader.searcher();
+    let searcher = &idx.searcher;
     let mut stems: Vec<String> = Vec::new();
     let (slug, title, tags, category) = (to.slug, to.title, to.tags, to.category);
     let mut text = title.to_string();
@@ -1154,7 +1154,7 @@ pub fn related(
 
 /// Looks up the stored document of a published article.
 pub fn find_by_slug(idx: &OpenIndex, slug: &str) -> Result<Option<TantivyDocument>, SearchError> {
-    let searcher = idx.reader.searcher();
+    let searcher = &idx.searcher;
     let q = TermQuery::new(
         Term::from_field_text(idx.fields.slug, slug),
         IndexRecordOption::Basic,
@@ -1168,7 +1168,7 @@ pub fn find_by_slug(idx: &OpenIndex, slug: &str) -> Result<Option<TantivyDocumen
 
 /// Category counts over every published article (no cap on the number of categories).
 pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), SearchError> {
-    let searcher = idx.reader.searcher();
+    let searcher = &idx.searcher;
     let (total, facets) = searcher.search(
         &AllQuery,
         &(

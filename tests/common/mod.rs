@@ -132,6 +132,7 @@ pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempD
     dirs.push(index_dir);
     let kb = Arc::new(KnowledgeBase::new(&articles, &index));
     helpcenter::server::start_indexing(kb.clone());
+    helpcenter::server::start_watching(&kb);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
