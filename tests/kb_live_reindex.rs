@@ -261,3 +261,43 @@ async fn index_status_counts_match_what_search_returns() {
     // Never article text.
     assert!(!status.to_string().contains("Bravo"));
 }
+
+#[tokio::test]
+async fn the_search_configuration_is_reloaded_live_and_a_broken_one_keeps_the_last_good() {
+    let (app, _d) = app_with(&[(
+        "security/2fa.md",
+        &article(
+            "Enable two-factor authentication",
+            "Use an authenticator app.",
+        ),
+    )])
+    .await;
+    wait_for_watcher(&app).await;
+    assert!(app.slugs_for("mfa").await.is_empty());
+    write(
+        &app.articles,
+        "_search.toml",
+        "[[synonyms]]\nwords = [\"MFA\", \"two-factor authentication\"]\n",
+    );
+    wait_for_slugs(&app, "mfa", &["security/2fa"]).await;
+    // A broken edit: reported with its line, and the last good synonyms stay.
+    write(
+        &app.articles,
+        "_search.toml",
+        "\n[[synonyms]]\nwords = [\"MFA\"\n",
+    );
+    wait_until(LIMIT, || async {
+        let (_, status, _) = app.get("/api/v1/index/status").await;
+        status["errors"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|e| e["path"] == "_search.toml" && e["line"] == 3)
+        })
+    })
+    .await;
+    assert_eq!(app.slugs_for("mfa").await, ["security/2fa"]);
+    // Removed: no synonyms, no error.
+    std::fs::remove_file(app.articles.join("_search.toml")).unwrap();
+    wait_until(LIMIT, || async { app.slugs_for("mfa").await.is_empty() }).await;
+    let (_, status, _) = app.get("/api/v1/index/status").await;
+    assert_eq!(status["errors"], serde_json::json!([]));
+}

@@ -14,6 +14,7 @@ pub mod loader;
 pub mod query;
 pub mod scoring;
 pub mod search;
+pub mod search_config;
 pub mod sync;
 pub mod template;
 pub mod types;
@@ -38,6 +39,7 @@ use self::search::{
     category_counts, doc_i64, doc_str, doc_strs, doc_u64, find_by_slug, related, Analyzers,
     ArticleRef, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
 };
+use self::search_config::{SearchConfig, SEARCH_CONFIG_FILE};
 use self::sync::{FileStates, SyncScope};
 use self::types::{display_name_of, Slug};
 use self::watcher::WatcherStatus;
@@ -181,6 +183,8 @@ pub struct KnowledgeBase {
     /// compares every file.
     needs_full_sync: AtomicBool,
     watcher: Mutex<WatcherStatus>,
+    /// Problems of `_search.toml` (its last good version stays in force).
+    search_config_errors: Mutex<Vec<FileError>>,
     /// Serializes rebuilds and updates: two at once would race on `CURRENT` and the writer.
     build_lock: Mutex<()>,
 }
@@ -198,6 +202,7 @@ impl KnowledgeBase {
             files: Mutex::new(FileStates::default()),
             needs_full_sync: AtomicBool::new(false),
             watcher: Mutex::new(WatcherStatus::default()),
+            search_config_errors: Mutex::new(Vec::new()),
             build_lock: Mutex::new(()),
         }
     }
@@ -230,10 +235,11 @@ impl KnowledgeBase {
             .as_ref()
             .map(|idx| idx.searcher.num_docs() as usize)
             .unwrap_or(0);
-        let (drafts, errors) = {
+        let (drafts, mut errors) = {
             let files = lock(&self.files);
             (files.drafts(), files.errors())
         };
+        errors.extend(lock(&self.search_config_errors).iter().cloned());
         let last = lock(&self.last_update).clone();
         IndexStatus {
             articles,
@@ -258,6 +264,13 @@ impl KnowledgeBase {
             return Ok(None);
         }
         let started = Instant::now();
+        let config_changed = match scope {
+            SyncScope::Everything => true,
+            SyncScope::Paths(paths) => paths.contains(SEARCH_CONFIG_FILE),
+        };
+        if config_changed {
+            self.load_search_config();
+        }
         let mut files = lock(&self.files);
         let mut plan = files.plan(&self.articles_dir, scope)?;
         let changed = !plan.is_noop();
@@ -294,6 +307,43 @@ impl KnowledgeBase {
             changed,
             millis,
         }))
+    }
+
+    /// Reads `_search.toml` and puts its synonyms and protected words in force. A file
+    /// that does not parse keeps the last good configuration in force and is reported
+    /// in the status; a missing file means no synonyms and no protected words.
+    fn load_search_config(&self) {
+        let path = self.articles_dir.join(SEARCH_CONFIG_FILE);
+        let parsed = match std::fs::read_to_string(&path) {
+            Ok(text) => SearchConfig::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SearchConfig::default()),
+            Err(e) => Err(vec![FileError {
+                path: SEARCH_CONFIG_FILE.to_string(),
+                line: 1,
+                column: None,
+                message: format!("cannot read the file: {e}"),
+            }]),
+        };
+        match parsed {
+            Ok(config) => {
+                let current = self.settings.load();
+                if current.synonyms != config.synonyms || current.typo.protected != config.protected
+                {
+                    let mut next = (**current).clone();
+                    next.typo.protected = config.protected;
+                    next.synonyms = config.synonyms;
+                    self.settings.store(Arc::new(next));
+                    tracing::info!("search configuration ({SEARCH_CONFIG_FILE}) loaded");
+                }
+                lock(&self.search_config_errors).clear();
+            }
+            Err(errors) => {
+                for e in &errors {
+                    tracing::warn!(path = %e.path, line = e.line, "search configuration not applied: {}", e.message);
+                }
+                *lock(&self.search_config_errors) = errors;
+            }
+        }
     }
 
     /// Whether the next sync should compare every file; clears the request.
@@ -335,6 +385,7 @@ impl KnowledgeBase {
         let _guard = lock(&self.build_lock);
         let started = Instant::now();
         let loaded = load_articles(&self.articles_dir)?;
+        self.load_search_config();
         let fingerprint = loaded.fingerprint();
         let drafts = loaded.articles.iter().filter(|a| a.draft).count();
         let total_files = loaded.articles.len();

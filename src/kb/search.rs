@@ -34,6 +34,7 @@ pub use super::facets::{FacetCount, Facets};
 use super::index::{decode_sections, en_analyzer, raw_analyzer, Fields, OpenIndex, SectionView};
 use super::query::{parse_query, ParsedQuery};
 use super::scoring::{AddScoreQuery, SafeSeekQuery};
+use super::search_config::Synonyms;
 use super::types::{Category, Tag};
 
 /// Typo tolerance.
@@ -87,6 +88,10 @@ pub struct SearchSettings {
     pub prefix_weight: f32,
     /// Queries with up to this many significant words use tiered ranking and AND matching.
     pub tiered_max_words: usize,
+    /// Writers' synonyms (`_search.toml`): a matched word or words also match each
+    /// alternative as a phrase, in the same ranking tier as the words themselves.
+    #[serde(skip)]
+    pub synonyms: Synonyms,
 }
 
 impl Default for SearchSettings {
@@ -112,6 +117,7 @@ impl Default for SearchSettings {
             typo_weight: 0.3,
             prefix_weight: 0.6,
             tiered_max_words: 6,
+            synonyms: Synonyms::default(),
         }
     }
 }
@@ -205,6 +211,8 @@ pub enum SearchError {
 /// One analyzed query word and what stands in for it.
 #[derive(Debug, Clone)]
 struct WordTerms {
+    /// The word as typed, lowercased and folded (what synonyms match).
+    raw: String,
     /// Exact stem first, then prefix completions' stems with their weight.
     exact: Vec<(String, f32)>,
     /// Stems of dictionary words within the typo distance.
@@ -299,15 +307,51 @@ pub fn search(
                 matched.insert(s);
             }
         }
+        let raw_words: Vec<String> = words.iter().map(|w| w.raw.clone()).collect();
+        let synonyms: Vec<(SynonymSpan, Vec<Vec<String>>)> = settings
+            .synonyms
+            .find(&raw_words)
+            .into_iter()
+            .map(|m| {
+                let alternatives: Vec<Vec<String>> = m
+                    .alternatives
+                    .iter()
+                    .map(|a| tokens(&analyzers.en, a))
+                    .filter(|stems| !stems.is_empty())
+                    .collect();
+                (m.start..m.start + m.len, alternatives)
+            })
+            .collect();
+        for stems in synonyms.iter().flat_map(|(_, alts)| alts) {
+            for s in stems {
+                matched.insert(s.clone());
+            }
+        }
         let run = |all_required: bool| -> Result<_, SearchError> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             let only_stop_words = significant == 0;
-            for w in &words {
+            let clause_of = |w: &WordTerms| -> Clause {
                 let required = all_required && (!w.stop || only_stop_words);
                 let occur = if required { Occur::Must } else { Occur::Should };
-                clauses.push((
+                (
                     occur,
                     word_query(f, settings, w, tiered && (!w.stop || only_stop_words)),
+                )
+            };
+            for (i, w) in words.iter().enumerate() {
+                if !synonyms.iter().any(|(span, _)| span.contains(&i)) {
+                    clauses.push(clause_of(w));
+                }
+            }
+            for (span, alternatives) in &synonyms {
+                clauses.push(synonym_clause(
+                    f,
+                    settings,
+                    &words[span.clone()],
+                    alternatives,
+                    all_required,
+                    tiered,
+                    &clause_of,
                 ));
             }
             for p in &phrases {
@@ -506,7 +550,12 @@ fn analyze_words(
                     }
                 }
             }
-            WordTerms { exact, typos, stop }
+            WordTerms {
+                raw,
+                exact,
+                typos,
+                stop,
+            }
         })
         .collect()
 }
@@ -737,6 +786,61 @@ fn word_query(
     }
     let typo = with_tier(best_of(f, &settings.boosts, &typo_stems), TIER_TYPO);
     Box::new(DisjunctionMaxQuery::new(vec![exact, typo]))
+}
+
+/// Query words covered by a synonym rule (indexes into the analyzed words).
+type SynonymSpan = std::ops::Range<usize>;
+
+/// A boolean clause: how it must occur, and the query.
+type Clause = (Occur, Box<dyn Query>);
+
+/// The clause of words that a synonym rule matched: the words themselves (each as its
+/// own clause would be) or any alternative as a phrase. Tiered, an alternative scores
+/// one exact tier per significant word it stands for, so that "2fa" and "two-factor
+/// authentication" rank alike for their articles.
+fn synonym_clause(
+    f: &Fields,
+    settings: &SearchSettings,
+    words: &[WordTerms],
+    alternatives: &[Vec<String>],
+    all_required: bool,
+    tiered: bool,
+    clause_of: &dyn Fn(&WordTerms) -> Clause,
+) -> Clause {
+    let significant = words.iter().filter(|w| !w.stop).count().max(1);
+    let own: Box<dyn Query> = Box::new(BooleanQuery::new(
+        words
+            .iter()
+            .map(|w| {
+                let (occur, q) = clause_of(w);
+                // Within the group the words are required whenever the group is.
+                let occur = if all_required && !w.stop {
+                    Occur::Must
+                } else {
+                    occur
+                };
+                (occur, q)
+            })
+            .collect(),
+    ));
+    let mut options = vec![own];
+    for stems in alternatives {
+        let phrase = phrase_over_fields(f, settings, stems);
+        options.push(if tiered {
+            Box::new(AddScoreQuery {
+                inner: phrase,
+                bonus: TIER_EXACT * significant as Score,
+            })
+        } else {
+            phrase
+        });
+    }
+    let occur = if all_required {
+        Occur::Must
+    } else {
+        Occur::Should
+    };
+    (occur, Box::new(DisjunctionMaxQuery::new(options)))
 }
 
 /// The stems that matched, for snippets and the best section.
