@@ -37,6 +37,7 @@ use tantivy::{
 };
 
 use super::article::Article;
+use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
@@ -257,6 +258,11 @@ pub struct Manifest {
     pub articles: usize,
     /// Build time, unix seconds.
     pub built_at: i64,
+    /// Set by incremental updates, which are not forced to disk: the boot id of the
+    /// machine when they were made. After a restart of the machine the generation is
+    /// not trusted (see `kb::directory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsynced_updates: Option<String>,
 }
 
 /// A snapshot of an open index: one reader for the generation's life, and the searcher
@@ -360,7 +366,14 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
     let dir = index_dir.join(name.trim());
     let manifest: Manifest = serde_json::from_slice(&std::fs::read(dir.join(MANIFEST))?)
         .map_err(|e| IndexError::Manifest(e.to_string()))?;
-    let index = Index::open_in_dir(&dir)?;
+    if let Some(boot) = &manifest.unsynced_updates {
+        if !updates_survived(boot) {
+            return Err(IndexError::Manifest(
+                "updated without forcing its files to disk before the machine restarted".into(),
+            ));
+        }
+    }
+    let index = open_live(&dir)?;
     let (_, fields) = schema();
     register_analyzers(&index);
     let reader = reader_for(&index)?;
@@ -383,6 +396,17 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         facets,
         html,
     })
+}
+
+/// Opens a generation for serving and incremental updates (writes not forced to disk).
+fn open_live(dir: &Path) -> Result<Index, IndexError> {
+    let directory = UnsyncedDirectory::open(dir).map_err(|e| {
+        IndexError::Io(std::io::Error::other(format!(
+            "cannot open {}: {e}",
+            dir.display()
+        )))
+    })?;
+    Ok(Index::open(directory)?)
 }
 
 fn now_nanos() -> u128 {
@@ -452,6 +476,7 @@ pub fn build_generation(
             fingerprint: fingerprint.to_string(),
             articles: count,
             built_at: (now_nanos() / 1_000_000_000) as i64,
+            unsynced_updates: None,
         };
         write_manifest(&building, &manifest)?;
         drop(index);
@@ -469,7 +494,7 @@ pub fn build_generation(
     let tmp = index_dir.join(format!("{CURRENT}.tmp"));
     std::fs::write(&tmp, format!("{name}\n"))?;
     std::fs::rename(&tmp, index_dir.join(CURRENT))?;
-    let index = Index::open_in_dir(&final_dir)?;
+    let index = open_live(&final_dir)?;
     register_analyzers(&index);
     let reader = reader_for(&index)?;
     let (_, fields) = schema();
@@ -513,6 +538,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
             fingerprint: fingerprint.to_string(),
             articles: count,
             built_at: (now_nanos() / 1_000_000_000) as i64,
+            unsynced_updates: None,
         },
     })
 }
@@ -576,12 +602,14 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
         writer.commit()?;
         idx.reader.reload()?;
         let searcher = idx.reader.searcher();
-        let facets = Arc::new(FacetTable::build(&searcher)?);
+        let facets = Arc::new(FacetTable::build_reusing(Some(&idx.facets), &searcher)?);
         let manifest = Manifest {
             schema_version: SCHEMA_VERSION,
             fingerprint: update.fingerprint.clone(),
             articles: searcher.num_docs() as usize,
             built_at: idx.manifest.built_at,
+            // An empty id never matches: without one, updates are not trusted later.
+            unsynced_updates: Some(boot_id().unwrap_or_default()),
         };
         let html = match (html, &idx.dir) {
             (HtmlAppend::Memory(v), _) => HtmlStore::Owned(v),

@@ -79,6 +79,32 @@ pub fn fingerprint_of(hashes: &[(String, [u8; 32])]) -> String {
 
 /// Lists the article files below `root` (relative paths, sorted), applying the ignore rules.
 pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
+    walk_articles(root, None)
+}
+
+/// Lists the article files that are, or are below, one of `targets` (relative paths of
+/// files or folders, existing or not), with the same ignore rules as
+/// [`list_article_files`]: the walk starts at `root` and reads the ignore files on the
+/// way, but only descends towards the targets, so a change to one file costs a few
+/// directory reads instead of a walk of the whole folder.
+pub fn list_article_files_in(root: &Path, targets: &[String]) -> std::io::Result<Vec<String>> {
+    walk_articles(root, Some(targets))
+}
+
+/// Whether the walk must visit `rel`: the root, a target's ancestor, a target, or
+/// something inside a target.
+fn on_the_way(rel: &str, targets: &[String]) -> bool {
+    rel.is_empty()
+        || targets.iter().any(|t| {
+            t == rel
+                || (t.len() > rel.len() && t.starts_with(rel) && t.as_bytes()[rel.len()] == b'/')
+                || (rel.len() > t.len()
+                    && rel.starts_with(t.as_str())
+                    && rel.as_bytes()[t.len()] == b'/')
+        })
+}
+
+fn walk_articles(root: &Path, targets: Option<&[String]>) -> std::io::Result<Vec<String>> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -96,6 +122,13 @@ pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
         .ignore(true)
         .follow_links(false)
         .add_custom_ignore_filename(IGNORE_FILE);
+    if let Some(targets) = targets {
+        let targets = targets.to_vec();
+        let root = root.to_path_buf();
+        builder.filter_entry(move |entry| {
+            relative_path(&root, entry.path()).is_some_and(|rel| on_the_way(&rel, &targets))
+        });
+    }
     let mut files = Vec::new();
     for entry in builder.build() {
         let Ok(entry) = entry else { continue };
@@ -107,7 +140,9 @@ pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
             continue;
         }
         if let Some(rel) = relative_path(root, path) {
-            files.push(rel);
+            if targets.is_none_or(|t| on_the_way(&rel, t)) {
+                files.push(rel);
+            }
         }
     }
     files.sort();
@@ -281,6 +316,42 @@ mod tests {
         std::fs::write(root.join(IGNORE_FILE), "includes/\n").unwrap();
         let files = list_article_files(root).unwrap();
         assert_eq!(files, vec!["_colon_hover/index.md", "b.md"]);
+    }
+
+    #[test]
+    fn listing_below_some_paths_applies_the_same_ignore_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "a/x.md",
+            "a/y.md",
+            "a/includes/frag.md",
+            "b/z.md",
+            "c/deep/w.md",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "# T").unwrap();
+        }
+        std::fs::write(root.join("a/.gitignore"), "includes/\n").unwrap();
+        let targets = |t: &[&str]| -> Vec<String> { t.iter().map(|s| s.to_string()).collect() };
+        assert_eq!(
+            list_article_files_in(root, &targets(&["a"])).unwrap(),
+            ["a/x.md", "a/y.md"]
+        );
+        assert_eq!(
+            list_article_files_in(
+                root,
+                &targets(&["a/y.md", "c", "gone/q.md", "a/includes/frag.md"])
+            )
+            .unwrap(),
+            ["a/y.md", "c/deep/w.md"]
+        );
+        // Never more than the full listing has.
+        let all = list_article_files(root).unwrap();
+        assert_eq!(
+            all,
+            list_article_files_in(root, &targets(&["a", "b", "c"])).unwrap()
+        );
     }
 
     #[test]

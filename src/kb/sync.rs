@@ -20,8 +20,8 @@ use std::time::UNIX_EPOCH;
 
 use super::article::{slug_for, split_front_matter, Article};
 use super::loader::{
-    fingerprint_of, list_article_files, parse_all, read_source, FileError, LoadedArticles,
-    SourceFile,
+    fingerprint_of, list_article_files, list_article_files_in, parse_all, read_source, FileError,
+    LoadedArticles, SourceFile,
 };
 use super::types::Slug;
 
@@ -54,6 +54,14 @@ fn stamp_of(path: &Path) -> Option<Stamp> {
             .ok()?
             .as_nanos(),
     })
+}
+
+/// Whether `path` is `target` or inside the folder `target`.
+fn is_at_or_below(path: &str, target: &str) -> bool {
+    path == target
+        || (path.len() > target.len()
+            && path.starts_with(target)
+            && path.as_bytes()[target.len()] == b'/')
 }
 
 /// What the engine knows about one article file.
@@ -176,20 +184,27 @@ impl FileStates {
     /// in step. Reads only what `scope` names, what the listing shows appeared or
     /// vanished, and (for [`SyncScope::Everything`]) files whose size or time changed.
     pub fn plan(&self, root: &Path, scope: &SyncScope) -> std::io::Result<SyncPlan> {
-        let listed: BTreeSet<String> = list_article_files(root)?.into_iter().collect();
         let mut candidates: BTreeSet<String> = BTreeSet::new();
-        match scope {
+        let listed: BTreeSet<String> = match scope {
             SyncScope::Paths(paths) => {
-                candidates.extend(paths.iter().filter(|p| p.ends_with(".md")).cloned());
+                // Only what the events named (files or folders), plus the files waiting
+                // for a slug: listed with the ignore rules, compared with what is known
+                // at or below those paths.
+                let mut targets: Vec<String> = paths.iter().cloned().collect();
+                targets.extend(self.waiting_for_slug.iter().cloned());
+                let listed: BTreeSet<String> =
+                    list_article_files_in(root, &targets)?.into_iter().collect();
+                candidates.extend(listed.iter().cloned());
                 candidates.extend(
-                    listed
-                        .iter()
-                        .filter(|p| !self.files.contains_key(*p))
+                    self.files
+                        .keys()
+                        .filter(|k| targets.iter().any(|t| is_at_or_below(k, t)))
                         .cloned(),
                 );
-                candidates.extend(self.files.keys().filter(|p| !listed.contains(*p)).cloned());
+                listed
             }
             SyncScope::Everything => {
+                let listed: BTreeSet<String> = list_article_files(root)?.into_iter().collect();
                 for p in &listed {
                     let changed = match self.files.get(p) {
                         Some(f) => stamp_of(&root.join(p)) != Some(f.stamp),
@@ -200,16 +215,15 @@ impl FileStates {
                     }
                 }
                 candidates.extend(self.files.keys().filter(|p| !listed.contains(*p)).cloned());
-                // A file that failed to read is retried.
                 candidates.extend(
-                    self.errors
-                        .keys()
-                        .filter(|p| listed.contains(*p) && !self.files.contains_key(*p))
+                    self.waiting_for_slug
+                        .iter()
+                        .filter(|p| listed.contains(*p))
                         .cloned(),
                 );
+                listed
             }
-        }
-        candidates.extend(self.waiting_for_slug.iter().cloned());
+        };
 
         let mut next = Box::new(FileStates {
             files: self.files.clone(),

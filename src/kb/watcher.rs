@@ -143,6 +143,8 @@ impl Batch {
         for path in &event.paths {
             match relative_path(root, path) {
                 Some(rel) if rel.is_empty() => self.everything = true,
+                // An ignore file changes which files are articles anywhere below it.
+                Some(rel) if is_ignore_file(&rel) => self.everything = true,
                 Some(rel) if is_relevant(&rel) => {
                     self.paths.insert(rel);
                 }
@@ -155,6 +157,11 @@ impl Batch {
     fn is_empty(&self) -> bool {
         self.paths.is_empty() && !self.everything
     }
+}
+
+fn is_ignore_file(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    matches!(name, ".gitignore" | ".ignore" | IGNORE_FILE) && is_relevant(rel)
 }
 
 /// Whether a changed path can matter: anything not hidden, and the ignore files (which
