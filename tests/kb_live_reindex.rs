@@ -301,3 +301,15 @@ async fn the_search_configuration_is_reloaded_live_and_a_broken_one_keeps_the_la
     let (_, status, _) = app.get("/api/v1/index/status").await;
     assert_eq!(status["errors"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn an_articles_folder_missing_at_start_up_is_served_once_it_appears() {
+    let parent = tempfile::tempdir().unwrap();
+    let articles = parent.path().join("articles");
+    let app = common::spawn_app_unready(articles.clone(), vec![]).await;
+    wait_until(LIMIT, || async { app.kb.first_load_failed() }).await;
+    assert_eq!(app.get("/readyz").await.0, 503);
+    write(&articles, "a.md", &article("Alpha", "capybara"));
+    wait_until(LIMIT, || async { app.get("/readyz").await.0 == 200 }).await;
+    assert_eq!(app.slugs_for("capybara").await, ["a"]);
+}

@@ -183,6 +183,7 @@ pub struct KnowledgeBase {
     /// Set when an update failed or another process replaced the index: the next sync
     /// compares every file.
     needs_full_sync: AtomicBool,
+    first_load_failed: AtomicBool,
     watcher: Mutex<WatcherStatus>,
     /// Problems of `_search.toml` (its last good version stays in force).
     search_config_errors: Mutex<Vec<FileError>>,
@@ -202,6 +203,7 @@ impl KnowledgeBase {
             last_update: Mutex::new(LastUpdate::default()),
             files: Mutex::new(FileStates::default()),
             needs_full_sync: AtomicBool::new(false),
+            first_load_failed: AtomicBool::new(false),
             watcher: Mutex::new(WatcherStatus::default()),
             search_config_errors: Mutex::new(Vec::new()),
             build_lock: Mutex::new(()),
@@ -369,7 +371,16 @@ impl KnowledgeBase {
     /// schema; otherwise rebuilds it. A missing, stale or corrupted index is rebuilt; an
     /// index folder that cannot be written falls back to an in-memory index.
     pub fn open_or_build(&self, progress: &dyn Fn(usize, usize)) -> Result<BuildReport, KbError> {
-        self.load_and_swap(false, progress)
+        let result = self.load_and_swap(false, progress);
+        self.first_load_failed
+            .store(result.is_err() && !self.is_ready(), Ordering::Relaxed);
+        result
+    }
+
+    /// True when the first load failed (for example, the articles folder was missing at
+    /// start-up) and nothing is served yet: the watcher retries once the folder exists.
+    pub fn first_load_failed(&self) -> bool {
+        self.first_load_failed.load(Ordering::Relaxed)
     }
 
     /// Rebuilds the index from the articles, whatever is on disk, and swaps it in.

@@ -189,8 +189,23 @@ fn run(weak: Weak<KnowledgeBase>, options: WatchOptions) {
     loop {
         let Some(kb) = weak.upgrade() else { return };
         if !kb.is_ready() {
+            // A folder that was missing at start-up: load it once it appears.
+            if kb.first_load_failed() && folder_identity(&root).is_some() {
+                match kb.open_or_build(&|_, _| {}) {
+                    Ok(report) => tracing::info!(
+                        articles = report.articles,
+                        "the articles folder appeared; knowledge base ready"
+                    ),
+                    Err(e) => tracing::warn!("knowledge base still cannot be loaded: {e}"),
+                }
+            }
+            let wait = if kb.first_load_failed() {
+                options.folder_poll
+            } else {
+                Duration::from_millis(50)
+            };
             drop(kb);
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(wait);
             continue;
         }
         let Some(identity) = folder_identity(&root) else {

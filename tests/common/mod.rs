@@ -126,7 +126,17 @@ pub async fn spawn_app(articles: &Path) -> TestApp {
 }
 
 /// Starts the service over `articles` as it is (no copy): for large read-only corpora.
-pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> TestApp {
+pub async fn spawn_app_in_place(articles: PathBuf, dirs: Vec<tempfile::TempDir>) -> TestApp {
+    let app = spawn_app_unready(articles, dirs).await;
+    wait_until(Duration::from_secs(120), || async {
+        app.get("/readyz").await.0 == 200
+    })
+    .await;
+    app
+}
+
+/// Starts the service over `articles` without waiting for it to be ready.
+pub async fn spawn_app_unready(articles: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> TestApp {
     let index_dir = tempfile::tempdir().unwrap();
     let index = index_dir.path().join("index");
     dirs.push(index_dir);
@@ -152,10 +162,6 @@ pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempD
         _dirs: dirs,
         shutdown: Some(tx),
     };
-    wait_until(Duration::from_secs(120), || async {
-        app.get("/readyz").await.0 == 200
-    })
-    .await;
     app
 }
 
