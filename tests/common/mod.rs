@@ -153,7 +153,7 @@ pub async fn spawn_app_unready(articles: PathBuf, mut dirs: Vec<tempfile::TempDi
         })
         .await;
     });
-    let app = TestApp {
+    TestApp {
         base,
         client: reqwest::Client::new(),
         kb,
@@ -161,8 +161,7 @@ pub async fn spawn_app_unready(articles: PathBuf, mut dirs: Vec<tempfile::TempDi
         index,
         _dirs: dirs,
         shutdown: Some(tx),
-    };
-    app
+    }
 }
 
 /// Polls `check` until it holds, failing the test after `limit`.
