@@ -12,7 +12,9 @@ use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
 
-use super::article::{parse_article, slug_for, split_front_matter, Article};
+use super::article::{
+    parse_article_with, slug_for, split_front_matter, Article, ArticleError, ArticleErrorKind, Html,
+};
 use super::types::Slug;
 
 /// The name of the project's own ignore file in the articles folder.
@@ -124,15 +126,19 @@ pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
 /// Reads one file below `root`.
 pub fn read_source(root: &Path, rel_path: &str) -> Result<SourceFile, FileError> {
     let full: PathBuf = root.join(rel_path);
-    let bytes = std::fs::read(&full).map_err(|e| FileError {
+    let cannot_read = |e: std::io::Error| FileError {
         path: rel_path.to_string(),
         line: 1,
         column: None,
         message: format!("cannot read the file: {e}"),
-    })?;
-    let mtime = std::fs::metadata(&full)
-        .and_then(|m| m.modified())
-        .ok()
+    };
+    // The open file's metadata, rather than the path's: one path lookup per file, not two.
+    let mut file = std::fs::File::open(&full).map_err(cannot_read)?;
+    let metadata = file.metadata().ok();
+    let mut bytes = Vec::with_capacity(metadata.as_ref().map_or(0, |m| m.len() as usize));
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(cannot_read)?;
+    let mtime = metadata
+        .and_then(|m| m.modified().ok())
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
@@ -155,35 +161,71 @@ pub fn read_source(root: &Path, rel_path: &str) -> Result<SourceFile, FileError>
     })
 }
 
-/// Loads every article below `root`, in parallel on the machine's cores.
-pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
-    let files = list_article_files(root)?;
-    let mut out = LoadedArticles::default();
-    let mut sources = Vec::with_capacity(files.len());
-    for rel in &files {
+/// Reads the files `rel_paths` below `root`, in order; unreadable ones are errors.
+pub fn read_sources(root: &Path, rel_paths: &[String]) -> (Vec<SourceFile>, Vec<FileError>) {
+    let mut sources = Vec::with_capacity(rel_paths.len());
+    let mut errors = Vec::new();
+    for rel in rel_paths {
         match read_source(root, rel) {
-            Ok(src) => {
-                out.hashes.push((src.rel_path.clone(), src.hash));
-                sources.push(src);
-            }
-            Err(e) => out.errors.push(e),
+            Ok(src) => sources.push(src),
+            Err(e) => errors.push(e),
         }
     }
-    // First pass: slugs from front matter, so that links resolve to overridden slugs.
+    (sources, errors)
+}
+
+/// Parses files as the index does, in parallel on the machine's cores; results are in
+/// the order of `sources`. Slugs are read from every front matter first, so that links
+/// resolve to overridden slugs.
+pub fn parse_sources(sources: &[SourceFile], html: Html) -> Vec<Result<Article, ArticleError>> {
     let mut slugs: HashMap<String, Slug> = HashMap::with_capacity(sources.len());
-    for src in &sources {
+    for src in sources {
         if let Ok(split) = split_front_matter(&src.text) {
             if let Ok(slug) = slug_for(&src.rel_path, &split.front) {
                 slugs.insert(src.rel_path.clone(), slug);
             }
         }
     }
-    let results = parse_all(&sources, &slugs);
-    let mut seen: HashMap<Slug, String> = HashMap::new();
+    parse_all(sources, &slugs, html)
+}
+
+/// The duplicate-slug rule: in path order, the first file to claim a slug gets it and
+/// every later claimant is skipped.
+#[derive(Debug, Default)]
+pub struct SlugClaims(HashMap<Slug, String>);
+
+impl SlugClaims {
+    /// Gives `slug` to the file at `rel_path`, or returns the path of the file that
+    /// already holds it.
+    pub fn claim(&mut self, slug: &Slug, rel_path: &str) -> Result<(), String> {
+        match self.0.get(slug) {
+            Some(holder) => Err(holder.clone()),
+            None => {
+                self.0.insert(slug.clone(), rel_path.to_string());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Loads every article below `root`, in parallel on the machine's cores.
+pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
+    let files = list_article_files(root)?;
+    let (sources, errors) = read_sources(root, &files);
+    let mut out = LoadedArticles {
+        errors,
+        hashes: sources
+            .iter()
+            .map(|src| (src.rel_path.clone(), src.hash))
+            .collect(),
+        ..LoadedArticles::default()
+    };
+    let results = parse_sources(&sources, Html::Render);
+    let mut claims = SlugClaims::default();
     for (src, result) in sources.iter().zip(results) {
         match result {
             Ok(article) => {
-                if let Some(first) = seen.get(&article.slug) {
+                if let Err(first) = claims.claim(&article.slug, &src.rel_path) {
                     out.errors.push(FileError {
                         path: src.rel_path.clone(),
                         line: 1,
@@ -195,7 +237,6 @@ pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
                     });
                     continue;
                 }
-                seen.insert(article.slug.clone(), src.rel_path.clone());
                 out.articles.push(article);
             }
             Err(e) => out.errors.push(FileError {
@@ -215,7 +256,8 @@ pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
 fn parse_all(
     sources: &[SourceFile],
     slugs: &HashMap<String, Slug>,
-) -> Vec<Result<Article, super::article::ArticleError>> {
+    html: Html,
+) -> Vec<Result<Article, ArticleError>> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -230,7 +272,9 @@ fn parse_all(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(src) = sources.get(i) else { break };
-                        done.push((i, parse_article(&src.rel_path, &src.text, src.mtime, slugs)));
+                        let parsed =
+                            parse_article_with(&src.rel_path, &src.text, src.mtime, slugs, html);
+                        done.push((i, parsed));
                     }
                     done
                 })
@@ -250,11 +294,12 @@ fn parse_all(
         .into_iter()
         .map(|r| {
             r.unwrap_or_else(|| {
-                Err(super::article::ArticleError {
-                    line: 1,
-                    column: None,
-                    message: "internal error while parsing".into(),
-                })
+                Err(ArticleError::at(
+                    ArticleErrorKind::Other,
+                    1,
+                    None,
+                    "internal error while parsing",
+                ))
             })
         })
         .collect()
