@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::auth::Role;
@@ -25,6 +25,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Build the search index from the articles and exit.
     Index(KbArgs),
+    /// Lint the articles (front matter, slugs, links, anchors); exit 1 on errors.
+    Check(CheckArgs),
     /// Mint a user token for local use and print it.
     Token(TokenArgs),
     /// Manage user profiles.
@@ -121,4 +123,28 @@ pub struct ServeArgs {
     /// Token verification.
     #[command(flatten)]
     pub jwt: JwtArgs,
+}
+
+/// Options of `check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Folder of markdown articles.
+    #[arg(
+        value_name = "DIR",
+        env = "HELPCENTER_ARTICLES",
+        default_value = "./articles"
+    )]
+    pub dir: PathBuf,
+    /// `text`: compiler-style lines and a summary; `json`: one object for tools.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `path:line:col: error: message [code]` lines, then a summary line.
+    Text,
+    /// `{"files_checked", "files_with_diagnostics", "errors", "warnings", "diagnostics": [...]}`.
+    Json,
 }

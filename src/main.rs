@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use helpcenter::auth::{JwtKeys, DEV_SECRET};
 use helpcenter::config::{
-    Cli, Command, DbArgs, JwtArgs, KbArgs, ServeArgs, TokenArgs, UsersCommand,
+    CheckArgs, CheckFormat, Cli, Command, DbArgs, JwtArgs, KbArgs, ServeArgs, TokenArgs,
+    UsersCommand,
 };
 use helpcenter::db::{Database, DbConfig};
 use helpcenter::http::AppState;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Index(args) => index(args),
+        Command::Check(args) => return check(args),
         Command::Token(args) => token(args),
         Command::Users(UsersCommand::SetRole { who, role, db }) => set_role(&who, role, db),
     };
@@ -96,6 +98,33 @@ fn index(args: KbArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Exit codes like other linters': 0 clean or warnings only, 1 errors found, 2 when the
+/// check could not run.
+fn check(args: CheckArgs) -> ExitCode {
+    let report = match helpcenter::kb::check::check_articles(&args.dir) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: cannot check {}: {e}", args.dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        CheckFormat::Text => print!("{}", report.to_text(&args.dir)),
+        CheckFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    }
+    if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn db_config(args: &DbArgs) -> DbConfig {

@@ -8,6 +8,7 @@
 //! * Only this module opens an index writer; request handlers only read.
 
 pub mod article;
+pub mod check;
 pub mod directory;
 pub mod facets;
 pub mod index;

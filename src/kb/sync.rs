@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use super::article::{slug_for, split_front_matter, Article};
+use super::article::{slug_for, split_front_matter, Article, Html};
 use super::loader::{
     fingerprint_of, list_article_files, list_article_files_in, parse_all, read_source, FileError,
     LoadedArticles, SourceFile,
@@ -282,7 +282,7 @@ impl FileStates {
             }
         }
         plan.read = sources.len();
-        let results = parse_all(&sources, &next.links);
+        let results = parse_all(&sources, &next.links, Html::Render);
         // First let go of the slugs that changed hands, so that a swap of slugs between
         // two files of one batch is not a duplicate.
         let mut parsed: Vec<(&SourceFile, Article)> = Vec::new();
