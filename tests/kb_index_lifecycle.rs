@@ -259,3 +259,61 @@ fn an_index_updated_live_is_reused_after_a_restart_unless_the_machine_rebooted()
     assert!(!report.reused, "rebuilt rather than trusted");
     assert_eq!(search(&kb, "zebrafish"), vec!["billing/new-article"]);
 }
+
+#[test]
+fn searches_during_an_update_see_the_batch_whole_or_not_at_all() {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let kb = Arc::new(KnowledgeBase::new(articles.path(), index.path()));
+    kb.open_or_build(&|_, _| {}).unwrap();
+    let mut paths = std::collections::BTreeSet::new();
+    for i in 0..200 {
+        let rel = format!("batch/page-{i:03}.md");
+        std::fs::create_dir_all(articles.path().join("batch")).unwrap();
+        std::fs::write(articles.path().join(&rel), format!("# Page {i}\n\nokapi")).unwrap();
+        paths.insert(rel);
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let searcher = {
+        let kb = kb.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            while !done.load(Ordering::Relaxed) {
+                let total = kb
+                    .search(&SearchRequest {
+                        q: "okapi ".into(),
+                        limit: 1,
+                        ..Default::default()
+                    })
+                    .unwrap()
+                    .total;
+                seen.insert(total);
+            }
+            seen
+        })
+    };
+    let report = kb.sync(&SyncScope::Paths(paths)).unwrap().unwrap();
+    assert_eq!(report.indexed, 200);
+    // Keep searching a little after the swap, then stop.
+    let after = std::time::Instant::now();
+    while kb
+        .search(&SearchRequest {
+            q: "okapi ".into(),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .total
+        != 200
+    {
+        assert!(after.elapsed() < std::time::Duration::from_secs(5));
+    }
+    done.store(true, Ordering::Relaxed);
+    let seen = searcher.join().unwrap();
+    assert!(
+        seen.iter().all(|t| *t == 0 || *t == 200),
+        "a search saw part of the batch: {seen:?}"
+    );
+}
