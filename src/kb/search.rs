@@ -1076,11 +1076,12 @@ pub fn snippet_html(text: &str, ranges: &[(usize, usize)]) -> String {
         from -= 1;
     }
     if from > 0 {
-        if let Some(space) = text[..start.min(text.len())]
+        // Start after the first whitespace, which may be wider than a byte (U+2009).
+        if let Some((space, c)) = text[..start.min(text.len())]
             .get(from..)
-            .and_then(|s| s.find(char::is_whitespace))
+            .and_then(|s| s.char_indices().find(|(_, c)| c.is_whitespace()))
         {
-            from += space + 1;
+            from += space + c.len_utf8();
         }
     }
     let mut to = (from + window).min(text.len());
