@@ -7,8 +7,9 @@
 //!   `typo.one_typo_from` to `typo.two_typos_from - 1` letters also match words one
 //!   edit away, longer words two edits; shorter words, numbers and protected words never
 //!   match a typo. The last word also matches as a prefix while the person is still typing.
-//!   Up to `tiered_max_words` significant words must all match; if nothing matches them
-//!   all, any word may match. Longer queries (a pasted ticket) match any word.
+//!   Up to `tiered_max_words` significant words must all match; if fewer than
+//!   `min_full_matches` documents match them all, any word may match (documents matching
+//!   more words still rank first). Longer queries (a pasted ticket) match any word.
 //! * Ranking. For short queries: first the number of words matched exactly, then the
 //!   number matched with a typo, then BM25 with field boosts (title above headings above
 //!   tags and summary above body). So an exact match always outranks a typo match.
@@ -92,6 +93,11 @@ pub struct SearchSettings {
     /// alternative as a phrase, in the same ranking tier as the words themselves.
     #[serde(skip)]
     pub synonyms: Synonyms,
+    /// When fewer documents than this match every word of such a query, any word may
+    /// match instead; the tiers still rank documents matching more words first. So a
+    /// query whose words rarely meet does not leave the first page nearly empty (1: only
+    /// when nothing matches them all).
+    pub min_full_matches: usize,
 }
 
 impl Default for SearchSettings {
@@ -118,6 +124,7 @@ impl Default for SearchSettings {
             prefix_weight: 0.6,
             tiered_max_words: 6,
             synonyms: Synonyms::default(),
+            min_full_matches: 10,
         }
     }
 }
@@ -367,7 +374,7 @@ pub fn search(
         };
         let all_required = tiered && !words.is_empty();
         let (mut docs, mut total, mut facets) = run(all_required)?;
-        if total == 0 && all_required && significant > 1 {
+        if total < settings.min_full_matches && all_required && significant > 1 {
             (docs, total, facets) = run(false)?;
         }
         (total as u64, docs, facets, matched)
