@@ -123,7 +123,7 @@ impl Default for SearchSettings {
             },
             typo_weight: 0.3,
             prefix_weight: 0.6,
-            tiered_max_words: 6,
+            tiered_max_words: 4,
             synonyms: Synonyms::default(),
             min_full_matches: 10,
         }
