@@ -82,6 +82,8 @@ pub struct BeirScores {
     pub recall_at_100: f64,
     /// Queries averaged over.
     pub queries: usize,
+    /// Queries that found nothing at all.
+    pub empty: usize,
 }
 
 /// Averages the BEIR figures over every judged query; a query missing from `runs`
@@ -92,8 +94,10 @@ pub fn beir_scores(
 ) -> BeirScores {
     let empty = Vec::new();
     let (mut ndcg, mut mrr, mut recall) = (0.0, 0.0, 0.0);
+    let mut found_nothing = 0;
     for (query, judged) in qrels {
         let ranked = runs.get(query).unwrap_or(&empty);
+        found_nothing += usize::from(ranked.is_empty());
         ndcg += ndcg_at(10, ranked, judged);
         mrr += reciprocal_rank_at(10, ranked, judged);
         recall += recall_at(100, ranked, judged);
@@ -104,6 +108,7 @@ pub fn beir_scores(
         mrr_at_10: mrr / n,
         recall_at_100: recall / n,
         queries: qrels.len(),
+        empty: found_nothing,
     }
 }
 
@@ -176,6 +181,7 @@ mod tests {
         let runs: HashMap<String, Vec<String>> = [("q1".to_string(), ids(&["a"]))].into();
         let s = beir_scores(&qrels, &runs);
         assert_eq!(s.queries, 2);
+        assert_eq!(s.empty, 1);
         assert!(close(s.ndcg_at_10, 0.5));
         assert!(close(s.mrr_at_10, 0.5));
         assert!(close(s.recall_at_100, 0.5));

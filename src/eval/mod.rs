@@ -191,18 +191,27 @@ pub fn beir_table(rows: &[BeirRow]) -> String {
         .unwrap_or(0)
         .max(6);
     let mut out = format!(
-        "{:<dw$}  {:<sw$} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8}\n",
-        "dataset", "system", "nDCG@10", "MRR@10", "Recall@100", "queries", "index s", "query s"
+        "{:<dw$}  {:<sw$} {:>8} {:>8} {:>10} {:>8} {:>6} {:>8} {:>8}\n",
+        "dataset",
+        "system",
+        "nDCG@10",
+        "MRR@10",
+        "Recall@100",
+        "queries",
+        "empty",
+        "index s",
+        "query s"
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<dw$}  {:<sw$} {:>8.4} {:>8.4} {:>10.4} {:>8} {:>8.2} {:>8.2}\n",
+            "{:<dw$}  {:<sw$} {:>8.4} {:>8.4} {:>10.4} {:>8} {:>6} {:>8.2} {:>8.2}\n",
             r.dataset,
             r.system,
             r.scores.ndcg_at_10,
             r.scores.mrr_at_10,
             r.scores.recall_at_100,
             r.scores.queries,
+            r.scores.empty,
             r.index_seconds,
             r.query_seconds
         ));
