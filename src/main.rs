@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use helpcenter::auth::{JwtKeys, DEV_SECRET};
 use helpcenter::config::{
-    CheckArgs, CheckFormat, Cli, Command, DbArgs, JwtArgs, KbArgs, ServeArgs, TokenArgs,
-    UsersCommand,
+    AblationArgs, BaselineArg, BeirArgs, CheckArgs, CheckFormat, Cli, Command, DbArgs, EvalCommand,
+    JwtArgs, KbArgs, KnownItemsArgs, QueryFormArg, ServeArgs, TokenArgs, UsersCommand,
 };
 use helpcenter::db::{Database, DbConfig};
+use helpcenter::eval::{self, Overrides, QueryForm, Variant};
 use helpcenter::http::AppState;
+use helpcenter::kb::search::SearchSettings;
 use helpcenter::kb::KnowledgeBase;
 use helpcenter::server;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -32,6 +34,8 @@ fn main() -> ExitCode {
         Command::Check(args) => return check(args),
         Command::Token(args) => token(args),
         Command::Users(UsersCommand::SetRole { who, role, db }) => set_role(&who, role, db),
+        Command::Eval(EvalCommand::Beir(args)) => eval_beir(args),
+        Command::Eval(EvalCommand::KnownItems(args)) => eval_known_items(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,4 +173,74 @@ fn set_role(who: &str, role: helpcenter::auth::Role, args: DbArgs) -> anyhow::Re
             }
         }
     })
+}
+
+fn eval_beir(args: BeirArgs) -> anyhow::Result<()> {
+    let form = match args.query_form {
+        QueryFormArg::Plain => QueryForm::Plain,
+        QueryFormArg::AsTyped => QueryForm::AsTyped,
+    };
+    let base = SearchSettings::default();
+    let overrides = overrides(&args.off);
+    let chosen = Variant::new(&base, form, &overrides);
+    let variants = if args.ablations {
+        chosen.with_ablations(&base, &overrides)
+    } else {
+        vec![chosen]
+    };
+    let mut rows = Vec::new();
+    for dir in &args.datasets {
+        let dataset = eval::beir::load(dir)?;
+        tracing::info!(
+            dataset = %dataset.name,
+            documents = dataset.docs.len(),
+            queries = dataset.queries.len(),
+            "evaluating"
+        );
+        rows.extend(eval::evaluate_variants(&dataset, &variants)?);
+        if args.baseline == Some(BaselineArg::Postgres) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rows.push(runtime.block_on(eval::postgres::evaluate(
+                &dataset,
+                &args.database_url,
+                form,
+            ))?);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", eval::beir_table(&rows));
+    }
+    Ok(())
+}
+
+fn overrides(args: &AblationArgs) -> Overrides {
+    Overrides {
+        no_typos: args.no_typos,
+        no_prefix: args.no_prefix,
+        tiered_max_words: args.tiered_max_words,
+    }
+}
+
+fn eval_known_items(args: KnownItemsArgs) -> anyhow::Result<()> {
+    // Known items are typed into the search box: no other form applies.
+    let v = Variant::new(
+        &SearchSettings::default(),
+        QueryForm::Plain,
+        &overrides(&args.off),
+    );
+    let report = eval::known_items::evaluate(&args.articles, &args.queries, &v.settings)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} articles indexed in {:.2}s; {}",
+            report.articles, report.index_seconds, v.name
+        );
+        print!("{}", eval::known_items::table(&report, args.misses));
+    }
+    Ok(())
 }

@@ -31,7 +31,7 @@ use std::time::Instant;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use serde::Serialize;
 
-use self::article::{rfc3339, Heading};
+use self::article::{rfc3339, Article, Heading};
 use self::index::{
     apply_update, build_generation, build_in_ram, open_current, remove_old_generations,
     IndexUpdate, OpenIndex, SCHEMA_VERSION,
@@ -469,6 +469,30 @@ impl KnowledgeBase {
             reused,
             millis,
         })
+    }
+
+    /// Indexes `articles` instead of the articles folder, in memory, with the same
+    /// indexing code as a rebuild (drafts skipped), and swaps the result in. For
+    /// evaluations over generated articles (`helpcenter eval`) and tests; a later
+    /// [`Self::rebuild`] reads the folder again.
+    pub fn index_articles_in_memory(&self, articles: &[Article]) -> Result<BuildReport, KbError> {
+        let _guard = lock(&self.build_lock);
+        let started = Instant::now();
+        let open = build_in_ram(articles, "in-memory")?;
+        let report = BuildReport {
+            articles: open.manifest.articles,
+            drafts: articles.iter().filter(|a| a.draft).count(),
+            errors: 0,
+            reused: false,
+            millis: started.elapsed().as_millis() as u64,
+        };
+        self.install_generation(open);
+        *lock(&self.last_update) = LastUpdate {
+            at: Some(now_rfc3339()),
+            millis: Some(report.millis),
+            source: "memory".into(),
+        };
+        Ok(report)
     }
 
     /// Swaps in the generation that `CURRENT` names when another process (such as
