@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::auth::Role;
@@ -25,11 +25,111 @@ pub enum Command {
     Serve(ServeArgs),
     /// Build the search index from the articles and exit.
     Index(KbArgs),
+    /// Lint the articles (front matter, slugs, links, anchors); exit 1 on errors.
+    Check(CheckArgs),
     /// Mint a user token for local use and print it.
     Token(TokenArgs),
     /// Manage user profiles.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Measure search relevance on judged datasets.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+/// `eval` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum EvalCommand {
+    /// nDCG@10, MRR@10 and Recall@100 on BEIR datasets (corpus.jsonl, queries.jsonl,
+    /// qrels/test.tsv), with the product's default search settings.
+    Beir(BeirArgs),
+    /// hit@1, hit@3 and MRR@10 of known-item queries over an articles folder.
+    KnownItems(KnownItemsArgs),
+}
+
+/// How a BEIR query's text is typed into the search box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormArg {
+    /// Quotes and leading '-' removed: the text is read as plain words.
+    Plain,
+    /// As written: "x" is a phrase and -x an exclusion.
+    AsTyped,
+}
+
+/// The relevance baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BaselineArg {
+    /// PostgreSQL full-text search: tsvector (title A, body B) + GIN,
+    /// websearch_to_tsquery('english'), ts_rank_cd.
+    Postgres,
+}
+
+/// Changes to the default search settings, for ablations.
+#[derive(Debug, Clone, Args)]
+pub struct AblationArgs {
+    /// Turn typo tolerance off.
+    #[arg(long, env = "HELPCENTER_EVAL_NO_TYPOS")]
+    pub no_typos: bool,
+    /// Turn prefix matching of the last word off.
+    #[arg(long, env = "HELPCENTER_EVAL_NO_PREFIX")]
+    pub no_prefix: bool,
+    /// Queries with up to this many significant words require every word and rank by
+    /// tiers (0: every query ranks by BM25 alone).
+    #[arg(long, env = "HELPCENTER_EVAL_TIERED_MAX_WORDS")]
+    pub tiered_max_words: Option<usize>,
+}
+
+/// Options of `eval beir`.
+#[derive(Debug, Clone, Args)]
+pub struct BeirArgs {
+    /// BEIR dataset folders.
+    #[arg(required = true)]
+    pub datasets: Vec<PathBuf>,
+    /// Also run a baseline on the same documents and queries.
+    #[arg(long, value_enum, env = "HELPCENTER_EVAL_BASELINE")]
+    pub baseline: Option<BaselineArg>,
+    /// The baseline's database (created if missing; the documents go into a temporary
+    /// table).
+    #[arg(long, env = "HELPCENTER_EVAL_DATABASE_URL", default_value = crate::eval::postgres::DEFAULT_EVAL_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// How query text is typed into the search box.
+    #[arg(
+        long,
+        value_enum,
+        env = "HELPCENTER_EVAL_QUERY_FORM",
+        default_value = "plain"
+    )]
+    pub query_form: QueryFormArg,
+    /// Also run with typo tolerance off, prefix matching off, both off, and the other
+    /// query form, each as its own row.
+    #[arg(long, env = "HELPCENTER_EVAL_ABLATIONS")]
+    pub ablations: bool,
+    /// Settings switched off.
+    #[command(flatten)]
+    pub off: AblationArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `eval known-items`.
+#[derive(Debug, Clone, Args)]
+pub struct KnownItemsArgs {
+    /// Folder of markdown articles.
+    #[arg(long, env = "HELPCENTER_ARTICLES", default_value = "./articles")]
+    pub articles: PathBuf,
+    /// The queries file: kind <TAB> query <TAB> answer slugs (comma-separated).
+    #[arg(long, env = "HELPCENTER_EVAL_QUERIES")]
+    pub queries: PathBuf,
+    /// Settings switched off.
+    #[command(flatten)]
+    pub off: AblationArgs,
+    /// List the queries not answered in the top 3.
+    #[arg(long)]
+    pub misses: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the ticket database is.
@@ -111,10 +211,38 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HELPCENTER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Do not follow changes to the articles folder (read-only deployments); the index
+    /// then changes only on restart or `helpcenter index`.
+    #[arg(long, env = "HELPCENTER_NO_WATCH")]
+    pub no_watch: bool,
     /// Ticket database.
     #[command(flatten)]
     pub db: DbArgs,
     /// Token verification.
     #[command(flatten)]
     pub jwt: JwtArgs,
+}
+
+/// Options of `check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Folder of markdown articles.
+    #[arg(
+        value_name = "DIR",
+        env = "HELPCENTER_ARTICLES",
+        default_value = "./articles"
+    )]
+    pub dir: PathBuf,
+    /// `text`: compiler-style lines and a summary; `json`: one object for tools.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `path:line:col: error: message [code]` lines, then a summary line.
+    Text,
+    /// `{"files_checked", "files_with_diagnostics", "errors", "warnings", "diagnostics": [...]}`.
+    Json,
 }

@@ -1,10 +1,11 @@
 //! helpcenter: a customer-support backend. A markdown knowledge base indexed with
 //! tantivy ([`kb`]), a ticket portal on PostgreSQL with Row Level Security ([`tickets`],
-//! [`db`], [`auth`]) and their HTTP API ([`http`]). See ARCHITECTURE.md for the codemap.
+//! [`db`], [`auth`]) and their HTTP API ([`http`]). [`eval`] measures search relevance. See ARCHITECTURE.md for the codemap.
 
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod eval;
 pub mod http;
 pub mod kb;
 pub mod server;

@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use helpcenter::auth::{JwtKeys, DEV_SECRET};
 use helpcenter::config::{
-    Cli, Command, DbArgs, JwtArgs, KbArgs, ServeArgs, TokenArgs, UsersCommand,
+    AblationArgs, BaselineArg, BeirArgs, CheckArgs, CheckFormat, Cli, Command, DbArgs, EvalCommand,
+    JwtArgs, KbArgs, KnownItemsArgs, QueryFormArg, ServeArgs, TokenArgs, UsersCommand,
 };
 use helpcenter::db::{Database, DbConfig};
+use helpcenter::eval::{self, Overrides, QueryForm, Variant};
 use helpcenter::http::AppState;
+use helpcenter::kb::search::SearchSettings;
 use helpcenter::kb::KnowledgeBase;
 use helpcenter::server;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -28,8 +31,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Index(args) => index(args),
+        Command::Check(args) => return check(args),
         Command::Token(args) => token(args),
         Command::Users(UsersCommand::SetRole { who, role, db }) => set_role(&who, role, db),
+        Command::Eval(EvalCommand::Beir(args)) => eval_beir(args),
+        Command::Eval(EvalCommand::KnownItems(args)) => eval_known_items(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,6 +53,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let kb = Arc::new(KnowledgeBase::new(&args.kb.articles, &args.kb.index));
         server::start_indexing(kb.clone());
+        if !args.no_watch {
+            server::start_watching(&kb);
+        }
         server::follow_index_rebuilds(kb.clone());
         let db = Database::new(&db_config(&args.db))
             .map_err(|e| anyhow::anyhow!("invalid database URL: {e}"))?;
@@ -95,6 +104,33 @@ fn index(args: KbArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Exit codes like other linters': 0 clean or warnings only, 1 errors found, 2 when the
+/// check could not run.
+fn check(args: CheckArgs) -> ExitCode {
+    let report = match helpcenter::kb::check::check_articles(&args.dir) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: cannot check {}: {e}", args.dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        CheckFormat::Text => print!("{}", report.to_text(&args.dir)),
+        CheckFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    }
+    if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn db_config(args: &DbArgs) -> DbConfig {
     DbConfig {
         database_url: args.database_url.clone(),
@@ -137,4 +173,74 @@ fn set_role(who: &str, role: helpcenter::auth::Role, args: DbArgs) -> anyhow::Re
             }
         }
     })
+}
+
+fn eval_beir(args: BeirArgs) -> anyhow::Result<()> {
+    let form = match args.query_form {
+        QueryFormArg::Plain => QueryForm::Plain,
+        QueryFormArg::AsTyped => QueryForm::AsTyped,
+    };
+    let base = SearchSettings::default();
+    let overrides = overrides(&args.off);
+    let chosen = Variant::new(&base, form, &overrides);
+    let variants = if args.ablations {
+        chosen.with_ablations(&base, &overrides)
+    } else {
+        vec![chosen]
+    };
+    let mut rows = Vec::new();
+    for dir in &args.datasets {
+        let dataset = eval::beir::load(dir)?;
+        tracing::info!(
+            dataset = %dataset.name,
+            documents = dataset.docs.len(),
+            queries = dataset.queries.len(),
+            "evaluating"
+        );
+        rows.extend(eval::evaluate_variants(&dataset, &variants)?);
+        if args.baseline == Some(BaselineArg::Postgres) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rows.push(runtime.block_on(eval::postgres::evaluate(
+                &dataset,
+                &args.database_url,
+                form,
+            ))?);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", eval::beir_table(&rows));
+    }
+    Ok(())
+}
+
+fn overrides(args: &AblationArgs) -> Overrides {
+    Overrides {
+        no_typos: args.no_typos,
+        no_prefix: args.no_prefix,
+        tiered_max_words: args.tiered_max_words,
+    }
+}
+
+fn eval_known_items(args: KnownItemsArgs) -> anyhow::Result<()> {
+    // Known items are typed into the search box: no other form applies.
+    let v = Variant::new(
+        &SearchSettings::default(),
+        QueryForm::Plain,
+        &overrides(&args.off),
+    );
+    let report = eval::known_items::evaluate(&args.articles, &args.queries, &v.settings)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} articles indexed in {:.2}s; {}",
+            report.articles, report.index_seconds, v.name
+        );
+        print!("{}", eval::known_items::table(&report, args.misses));
+    }
+    Ok(())
 }

@@ -26,6 +26,14 @@ pub fn start_indexing(kb: Arc<KnowledgeBase>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Starts the file watcher that keeps the index in step with the articles folder
+/// while the server runs (it waits for the first index, and ends with `kb`).
+pub fn start_watching(kb: &Arc<KnowledgeBase>) {
+    if let Err(e) = crate::kb::watcher::spawn(kb, crate::kb::watcher::WatchOptions::default()) {
+        tracing::error!("cannot start the articles watcher: {e}");
+    }
+}
+
 /// Every few seconds, picks up an index generation that `helpcenter index` built while
 /// the server runs (the swap is atomic: searches in flight finish on the old one).
 pub fn follow_index_rebuilds(kb: Arc<KnowledgeBase>) -> tokio::task::JoinHandle<()> {

@@ -212,3 +212,108 @@ fn a_running_service_picks_up_an_index_rebuilt_by_another_process() {
     assert!(serving.reload_if_replaced().unwrap());
     assert_eq!(search(&serving, "quokkafish"), vec!["orders/quokka"]);
 }
+
+#[test]
+fn an_index_updated_live_is_reused_after_a_restart_unless_the_machine_rebooted() {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    kb.open_or_build(&|_, _| {}).unwrap();
+    std::fs::write(
+        articles.path().join("billing/new-article.md"),
+        "# Pay by zebrafish\n\nA new payment method.",
+    )
+    .unwrap();
+    let report = kb
+        .sync(&SyncScope::Paths(
+            ["billing/new-article.md".to_string()].into(),
+        ))
+        .unwrap()
+        .unwrap();
+    assert!(report.changed);
+    assert_eq!(search(&kb, "zebrafish"), vec!["billing/new-article"]);
+    drop(kb);
+
+    // A restart of the service: the updated generation matches the folder.
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    let report = kb.open_or_build(&|_, _| {}).unwrap();
+    assert!(
+        report.reused,
+        "the live update's manifest matches the folder"
+    );
+    assert_eq!(report.articles, 26);
+    assert_eq!(search(&kb, "zebrafish"), vec!["billing/new-article"]);
+    drop(kb);
+
+    // The same generation after a reboot (its updates were not forced to disk).
+    let current = std::fs::read_to_string(index.path().join("CURRENT")).unwrap();
+    let manifest_path = index.path().join(current.trim()).join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert!(manifest["unsynced_updates"].is_string(), "{manifest}");
+    manifest["unsynced_updates"] = "an-earlier-boot".into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    let report = kb.open_or_build(&|_, _| {}).unwrap();
+    assert!(!report.reused, "rebuilt rather than trusted");
+    assert_eq!(search(&kb, "zebrafish"), vec!["billing/new-article"]);
+}
+
+#[test]
+fn searches_during_an_update_see_the_batch_whole_or_not_at_all() {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = fresh_copy();
+    let index = tempfile::tempdir().unwrap();
+    let kb = Arc::new(KnowledgeBase::new(articles.path(), index.path()));
+    kb.open_or_build(&|_, _| {}).unwrap();
+    let mut paths = std::collections::BTreeSet::new();
+    for i in 0..200 {
+        let rel = format!("batch/page-{i:03}.md");
+        std::fs::create_dir_all(articles.path().join("batch")).unwrap();
+        std::fs::write(articles.path().join(&rel), format!("# Page {i}\n\nokapi")).unwrap();
+        paths.insert(rel);
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let searcher = {
+        let kb = kb.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            while !done.load(Ordering::Relaxed) {
+                let total = kb
+                    .search(&SearchRequest {
+                        q: "okapi ".into(),
+                        limit: 1,
+                        ..Default::default()
+                    })
+                    .unwrap()
+                    .total;
+                seen.insert(total);
+            }
+            seen
+        })
+    };
+    let report = kb.sync(&SyncScope::Paths(paths)).unwrap().unwrap();
+    assert_eq!(report.indexed, 200);
+    // Keep searching a little after the swap, then stop.
+    let after = std::time::Instant::now();
+    while kb
+        .search(&SearchRequest {
+            q: "okapi ".into(),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .total
+        != 200
+    {
+        assert!(after.elapsed() < std::time::Duration::from_secs(5));
+    }
+    done.store(true, Ordering::Relaxed);
+    let seen = searcher.join().unwrap();
+    assert!(
+        seen.iter().all(|t| *t == 0 || *t == 200),
+        "a search saw part of the batch: {seen:?}"
+    );
+}

@@ -465,3 +465,86 @@ async fn a_typo_in_the_first_letter_is_tolerated_when_the_setting_allows_it() {
         "{slugs:?}"
     );
 }
+
+#[tokio::test]
+async fn writers_synonyms_find_the_article_customers_mean() {
+    let app = spawn_app(&demo_articles()).await;
+    // "MFA" appears in no article; the demo `_search.toml` groups it with 2FA.
+    assert_eq!(
+        hit_slugs(&app.search("q=mfa").await)
+            .first()
+            .map(String::as_str),
+        Some("account/security/enable-two-factor-authentication")
+    );
+    assert_eq!(
+        hit_slugs(&app.search("q=two-step%20verification").await)
+            .first()
+            .map(String::as_str),
+        Some("account/security/enable-two-factor-authentication")
+    );
+    // The synonym's words are highlighted in the snippet.
+    let json = app.search("q=mfa").await;
+    assert!(
+        json["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>"),
+        "{json}"
+    );
+    // Without the file, nothing is found: the synonym is what finds it.
+    std::fs::remove_file(app.articles.join("_search.toml")).unwrap();
+    app.kb.rebuild(&|_, _| {}).unwrap();
+    assert!(hit_slugs(&app.search("q=mfa").await).is_empty());
+}
+
+#[tokio::test]
+async fn one_way_synonyms_widen_only_from_the_customers_word() {
+    let dir = articles_dir(&[
+        (
+            "_search.toml",
+            "[[synonyms]]\nfrom = [\"bill\"]\nto = [\"invoice\"]\n",
+        ),
+        (
+            "invoice.md",
+            "---\ntitle: Download an invoice\n---\nThe invoice lists your charges.\n",
+        ),
+        (
+            "bill.md",
+            "---\ntitle: Split the bill\n---\nShare the bill with your team.\n",
+        ),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    let mut found = hit_slugs(&app.search("q=bill").await);
+    found.sort();
+    assert_eq!(found, ["bill", "invoice"]);
+    assert_eq!(hit_slugs(&app.search("q=invoice").await), ["invoice"]);
+}
+
+#[tokio::test]
+async fn a_protected_product_name_is_never_typo_corrected() {
+    let files = [
+        (
+            "stripe.md",
+            "---\ntitle: Connect Stripe\n---\nTake payments with Stripe.\n",
+        ),
+        (
+            "strive.md",
+            "---\ntitle: Our promise\n---\nWe strive to ship fast.\n",
+        ),
+    ];
+    // Without protection "stripe" also finds "strive" by one typo...
+    let dir = articles_dir(&files);
+    let app = spawn_app(dir.path()).await;
+    assert_eq!(
+        hit_slugs(&app.search("q=stripe").await),
+        ["stripe", "strive"]
+    );
+    // ...with it, only the product.
+    let mut protected = files.to_vec();
+    protected.push(("_search.toml", "protected = [\"Stripe\"]\n"));
+    let dir = articles_dir(&protected);
+    let app = spawn_app(dir.path()).await;
+    assert_eq!(hit_slugs(&app.search("q=stripe").await), ["stripe"]);
+    // Other words keep their typo tolerance.
+    assert_eq!(hit_slugs(&app.search("q=paymants").await), ["stripe"]);
+}

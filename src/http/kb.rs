@@ -9,7 +9,7 @@ use super::AppState;
 use crate::kb::query::MAX_QUERY_CHARS;
 use crate::kb::search::{SearchRequest, SearchResults};
 use crate::kb::types::{Category, Slug, Tag};
-use crate::kb::{ArticleView, CategoryTree};
+use crate::kb::{ArticleView, CategoryTree, IndexStatus};
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
@@ -116,4 +116,11 @@ pub async fn article(
 /// `GET /api/v1/categories`
 pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryTree>, ApiError> {
     Ok(Json(state.kb.categories()?))
+}
+
+/// `GET /api/v1/index/status`: counts, the last update, files with problems and the
+/// watcher's state. Paths, counts and parse messages only (never article text), so it
+/// can stay public.
+pub async fn index_status(State(state): State<AppState>) -> Json<IndexStatus> {
+    Json(state.kb.status())
 }

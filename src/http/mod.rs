@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(kb::search))
         .route("/api/v1/articles/{*slug}", get(kb::article))
         .route("/api/v1/categories", get(kb::categories))
+        .route("/api/v1/index/status", get(kb::index_status))
         .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
         .route(
             "/api/v1/tickets/{id}",

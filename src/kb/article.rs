@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::template::strip_template_tags;
+use super::template::strip_template_tags_mapped;
 use super::types::{display_name_of, Category, PathNameError, Slug, Tag};
 
 /// A published or draft article, parsed.
@@ -42,6 +42,51 @@ pub struct Article {
     pub html: String,
     /// Targets of relative links to other `.md` files, as paths below the articles folder.
     pub md_links: Vec<String>,
+    /// Links that point into the help center (other articles or this one's headings),
+    /// with where they are in the file, for `check`.
+    pub links: Vec<ArticleLink>,
+    /// Where [`Article::title`] came from.
+    pub title_source: TitleSource,
+}
+
+/// Where an article's title came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TitleSource {
+    /// The front matter's `title`.
+    FrontMatter,
+    /// The first `#` heading.
+    Heading,
+    /// Neither: made from the file name.
+    FileName,
+}
+
+/// A link from an article to an article of the help center, or to a heading of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleLink {
+    /// What the link points to.
+    pub target: LinkTarget,
+    /// The `#fragment`, percent-decoded, if any.
+    pub fragment: Option<String>,
+    /// The link's destination as written.
+    pub dest: String,
+    /// 1-based line of the link in the file.
+    pub line: usize,
+    /// 1-based column (in characters) of the link in the file.
+    pub column: usize,
+}
+
+/// The article a link points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// A relative `.md` link, resolved to a path below the articles folder.
+    File(String),
+    /// A relative `.md` link that climbs out of the articles folder.
+    OutsideFolder,
+    /// An `/articles/{slug}` link, with the slug as written (percent-decoded).
+    Slug(String),
+    /// A bare `#fragment`: a heading of the same article.
+    SamePage,
 }
 
 /// A heading of an article.
@@ -107,6 +152,8 @@ pub fn rfc3339(unix: i64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct ArticleError {
+    /// What kind of problem it is.
+    pub kind: ArticleErrorKind,
     /// 1-based line in the file.
     pub line: usize,
     /// 1-based column, when known.
@@ -115,9 +162,29 @@ pub struct ArticleError {
     pub message: String,
 }
 
+/// The kinds of [`ArticleError`], so that `check` can give each its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleErrorKind {
+    /// The front matter is unclosed, or not valid YAML or TOML.
+    FrontMatter,
+    /// The slug (from the front matter or the path) is not a valid slug.
+    Slug,
+    /// The category (from the front matter or the folder) is not a valid category.
+    Category,
+    /// Anything else (the file could not be parsed at all).
+    Other,
+}
+
 impl ArticleError {
-    fn at(line: usize, column: Option<usize>, message: impl Into<String>) -> Self {
+    /// An error of `kind` at `line` (and `column`) of the file.
+    pub fn at(
+        kind: ArticleErrorKind,
+        line: usize,
+        column: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         ArticleError {
+            kind,
             line,
             column,
             message: message.into(),
@@ -153,6 +220,8 @@ pub struct SplitSource<'a> {
     pub body: &'a str,
     /// 1-based line of the file where `body` starts.
     pub body_line: usize,
+    /// Byte offset in the file where `body` starts.
+    pub body_offset: usize,
 }
 
 /// Splits and parses the front matter (YAML between `---` or TOML between `+++`).
@@ -165,6 +234,7 @@ pub fn split_front_matter(source: &str) -> Result<SplitSource<'_>, ArticleError>
             front: FrontMatter::default(),
             body: text,
             body_line: 1,
+            body_offset: source.len() - text.len(),
         });
     }
     // Find the closing fence on a line of its own.
@@ -189,6 +259,7 @@ pub fn split_front_matter(source: &str) -> Result<SplitSource<'_>, ArticleError>
     }
     let Some((close_start, close_end)) = close else {
         return Err(ArticleError::at(
+            ArticleErrorKind::FrontMatter,
             1,
             Some(1),
             format!(
@@ -208,6 +279,7 @@ pub fn split_front_matter(source: &str) -> Result<SplitSource<'_>, ArticleError>
         front,
         body: &text[body_start..],
         body_line: line_no + 1,
+        body_offset: source.len() - text.len() + body_start,
     })
 }
 
@@ -223,7 +295,12 @@ fn parse_yaml(raw: &str) -> Result<Value, ArticleError> {
         let msg = e.to_string();
         // serde_yaml's message ends with its own " at line X column Y"; ours is relative to the file.
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        ArticleError::at(line, col, format!("front matter is not valid YAML: {msg}"))
+        ArticleError::at(
+            ArticleErrorKind::FrontMatter,
+            line,
+            col,
+            format!("front matter is not valid YAML: {msg}"),
+        )
     })
 }
 
@@ -241,7 +318,12 @@ fn parse_toml(raw: &str) -> Result<Value, ArticleError> {
                 })
                 .unwrap_or((2, None));
             let msg = e.message().to_string();
-            ArticleError::at(line, col, format!("front matter is not valid TOML: {msg}"))
+            ArticleError::at(
+                ArticleErrorKind::FrontMatter,
+                line,
+                col,
+                format!("front matter is not valid TOML: {msg}"),
+            )
         })
 }
 
@@ -354,8 +436,14 @@ pub fn default_category_path(rel_path: &str) -> String {
 /// The slug a file will have, from its front matter or its path.
 pub fn slug_for(rel_path: &str, front: &FrontMatter) -> Result<Slug, ArticleError> {
     if let Some(s) = &front.slug {
-        return Slug::parse(s)
-            .map_err(|e| ArticleError::at(1, None, format!("front matter `slug` {s:?} {e}")));
+        return Slug::parse(s).map_err(|e| {
+            ArticleError::at(
+                ArticleErrorKind::Slug,
+                1,
+                None,
+                format!("front matter `slug` {s:?} {e}"),
+            )
+        });
     }
     let path = default_slug_path(rel_path);
     if path.is_empty() {
@@ -367,6 +455,7 @@ pub fn slug_for(rel_path: &str, front: &FrontMatter) -> Result<Slug, ArticleErro
 
 fn path_error(rel_path: &str, e: PathNameError) -> ArticleError {
     ArticleError::at(
+        ArticleErrorKind::Slug,
         1,
         None,
         format!(
@@ -405,37 +494,68 @@ pub fn parse_article(
     mtime: i64,
     links: &dyn LinkResolver,
 ) -> Result<Article, ArticleError> {
+    parse_article_with(rel_path, source, mtime, links, Html::Render)
+}
+
+/// Whether parsing renders the article's HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Html {
+    /// Render and sanitize [`Article::html`], as the index needs.
+    Render,
+    /// Leave [`Article::html`] empty: `check` needs only the structure, and rendering
+    /// plus sanitizing is most of the parsing time.
+    Skip,
+}
+
+/// [`parse_article`], choosing whether to render the HTML.
+pub fn parse_article_with(
+    rel_path: &str,
+    source: &str,
+    mtime: i64,
+    links: &dyn LinkResolver,
+    html: Html,
+) -> Result<Article, ArticleError> {
     let split = split_front_matter(source)?;
     let front = split.front;
     let slug = slug_for(rel_path, &front)?;
     let category = match &front.category {
         Some(c) => Category::parse(c)
-            .map_err(|e| ArticleError::at(1, None, format!("front matter `category` {c:?} {e}")))?,
+            .map_err(|e| ArticleError::at(ArticleErrorKind::Category, 1, None, format!("front matter `category` {c:?} {e}")))?,
         None => Category::parse(&default_category_path(rel_path)).map_err(|e| {
             ArticleError::at(
+                ArticleErrorKind::Category,
                 1,
                 None,
                 format!("the folder of {rel_path:?} cannot be a category: it {e}; set `category` in the front matter"),
             )
         })?,
     };
-    let body = strip_template_tags(split.body);
-    let rendered = render_markdown(&body, rel_path, links);
-
-    let title = front
-        .title
-        .clone()
-        .or_else(|| {
-            rendered
-                .headings
-                .iter()
-                .find(|h| h.level == 1)
-                .map(|h| h.text.clone())
+    let body = strip_template_tags_mapped(split.body);
+    let rendered = render_markdown(&body.text, rel_path, links, html);
+    let mut positions = LineCounter::new(source);
+    let links = rendered
+        .links
+        .into_iter()
+        .map(|(offset, link)| {
+            let (line, column) = positions.locate(split.body_offset + body.original_offset(offset));
+            ArticleLink {
+                line,
+                column,
+                ..link
+            }
         })
-        .unwrap_or_else(|| {
+        .collect();
+
+    let first_h1 = rendered.headings.iter().find(|h| h.level == 1);
+    let (title, title_source) = match (&front.title, first_h1) {
+        (Some(title), _) => (title.clone(), TitleSource::FrontMatter),
+        (None, Some(h1)) => (h1.text.clone(), TitleSource::Heading),
+        (None, None) => {
             let stem = default_slug_path(rel_path);
-            display_name_of(stem.rsplit('/').next().unwrap_or(&stem))
-        });
+            let name = display_name_of(stem.rsplit('/').next().unwrap_or(&stem));
+            (name, TitleSource::FileName)
+        }
+    };
     let mut tags: Vec<Tag> = Vec::new();
     for t in front.tags.iter().filter_map(|t| Tag::parse(t)) {
         if !tags.contains(&t) {
@@ -455,6 +575,8 @@ pub fn parse_article(
         sections: rendered.sections,
         html: rendered.html,
         md_links: rendered.md_links,
+        links,
+        title_source,
     })
 }
 
@@ -463,6 +585,48 @@ struct Rendered {
     sections: Vec<Section>,
     html: String,
     md_links: Vec<String>,
+    /// Links into the help center, each with its byte offset in the rendered markdown
+    /// (line and column are filled in by the caller, who knows the whole file).
+    links: Vec<(usize, ArticleLink)>,
+}
+
+/// Turns byte offsets of one text into 1-based lines and columns; fastest when asked
+/// in increasing order, as links come.
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// `(line, column)` of byte `offset`; the column counts characters.
+    fn locate(&mut self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        if offset < self.offset {
+            *self = LineCounter::new(self.text);
+        }
+        let skipped = &self.text.as_bytes()[self.offset..offset];
+        if let Some(last) = memchr::memrchr(b'\n', skipped) {
+            self.line += memchr::memchr_iter(b'\n', skipped).count();
+            self.line_start = self.offset + last + 1;
+        }
+        self.offset = offset;
+        let column = self.text[self.line_start..offset].chars().count() + 1;
+        (self.line, column)
+    }
 }
 
 /// Turns heading text into an anchor: lowercase words joined by `-`.
@@ -501,6 +665,12 @@ pub fn resolve_md_link(from: &str, dest: &str) -> Option<(String, Option<String>
     if !path.ends_with(".md") {
         return None;
     }
+    Some((join_relative(from, path)?, fragment))
+}
+
+/// The path below the articles folder that `path`, relative to the article at `from`,
+/// names; `None` when it climbs out of the folder.
+fn join_relative(from: &str, path: &str) -> Option<String> {
     let mut parts: Vec<&str> = from.split('/').collect();
     parts.pop(); // the file itself
     for seg in path.split('/') {
@@ -512,10 +682,83 @@ pub fn resolve_md_link(from: &str, dest: &str) -> Option<(String, Option<String>
             s => parts.push(s),
         }
     }
-    Some((parts.join("/"), fragment))
+    Some(parts.join("/"))
 }
 
-fn render_markdown(md: &str, rel_path: &str, links: &dyn LinkResolver) -> Rendered {
+/// Decides whether a link destination points into the help center, and where.
+///
+/// Links to articles are relative links to `.md` files (resolved from the folder of
+/// `from`, as GitHub and editors do) and `/articles/{slug}` links; a bare `#fragment`
+/// points to a heading of the same article. Everything else is not ours: URLs with a
+/// scheme (`https:`, `mailto:`…), protocol-relative `//host` links, other absolute
+/// site paths (MDN's `/en-US/docs/…`, Hugo's `/manuals/…`), and relative links to
+/// anything but `.md` (images, downloads, folders). Query strings are ignored.
+pub fn classify_link(from: &str, dest: &str) -> Option<(LinkTarget, Option<String>)> {
+    let dest = dest.trim();
+    if has_scheme(dest) || dest.starts_with("//") {
+        return None;
+    }
+    let (path, fragment) = match dest.split_once('#') {
+        Some((p, f)) => (p, Some(percent_decode(f)).filter(|f| !f.is_empty())),
+        None => (dest, None),
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() {
+        return fragment.map(|f| (LinkTarget::SamePage, Some(f)));
+    }
+    if let Some(rest) = path.strip_prefix('/') {
+        let slug = rest.strip_prefix("articles")?;
+        if !(slug.is_empty() || slug.starts_with('/')) {
+            return None;
+        }
+        let slug = percent_decode(slug.trim_matches('/'));
+        // `/articles/` itself is the list of articles, not one article.
+        return (!slug.is_empty()).then_some((LinkTarget::Slug(slug), fragment));
+    }
+    if !path.ends_with(".md") {
+        return None;
+    }
+    let target = match join_relative(from, &percent_decode(path)) {
+        Some(p) => LinkTarget::File(p),
+        None => LinkTarget::OutsideFolder,
+    };
+    Some((target, fragment))
+}
+
+/// True when `dest` starts with a URL scheme (`https:`, `mailto:`, `tel:`…).
+fn has_scheme(dest: &str) -> bool {
+    let Some((scheme, _)) = dest.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Decodes `%XX` escapes; text that does not decode to UTF-8 is returned as it is.
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+fn render_markdown(md: &str, rel_path: &str, links: &dyn LinkResolver, html: Html) -> Rendered {
     let opts = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
@@ -532,8 +775,9 @@ fn render_markdown(md: &str, rel_path: &str, links: &dyn LinkResolver) -> Render
     let mut heading_start: Option<(usize, HeadingLevel)> = None;
     let mut heading_text = String::new();
     let mut md_links = Vec::new();
+    let mut internal_links = Vec::new();
 
-    for event in Parser::new_ext(md, opts) {
+    for (event, range) in Parser::new_ext(md, opts).into_offset_iter() {
         match event {
             Event::Start(MdTag::Heading { level, .. }) => {
                 heading_start = Some((events.len(), level));
@@ -619,6 +863,18 @@ fn render_markdown(md: &str, rel_path: &str, links: &dyn LinkResolver) -> Render
                 title,
                 id,
             }) => {
+                if let Some((target, fragment)) = classify_link(rel_path, &dest_url) {
+                    internal_links.push((
+                        range.start,
+                        ArticleLink {
+                            target,
+                            fragment,
+                            dest: dest_url.to_string(),
+                            line: 0,
+                            column: 0,
+                        },
+                    ));
+                }
                 let dest_url = match resolve_md_link(rel_path, &dest_url) {
                     Some((target, fragment)) => {
                         md_links.push(target.clone());
@@ -655,13 +911,20 @@ fn render_markdown(md: &str, rel_path: &str, links: &dyn LinkResolver) -> Render
             s.text = trimmed.to_string();
         }
     }
-    let mut raw_html = String::with_capacity(md.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut raw_html, events.into_iter());
+    let html = match html {
+        Html::Render => {
+            let mut raw_html = String::with_capacity(md.len() * 3 / 2);
+            pulldown_cmark::html::push_html(&mut raw_html, events.into_iter());
+            sanitize_html(&raw_html)
+        }
+        Html::Skip => String::new(),
+    };
     Rendered {
         headings,
         sections,
-        html: sanitize_html(&raw_html),
+        html,
         md_links,
+        links: internal_links,
     }
 }
 
@@ -786,6 +1049,85 @@ mod tests {
             a.md_links,
             vec!["billing/invoices/download-invoice.md", "account/index.md"]
         );
+    }
+
+    #[test]
+    fn links_into_the_help_center_are_classified() {
+        let c = |dest| classify_link("billing/plans.md", dest);
+        let file = |p: &str, f: Option<&str>| {
+            Some((LinkTarget::File(p.to_string()), f.map(str::to_string)))
+        };
+        assert_eq!(
+            c("invoices/x.md#steps"),
+            file("billing/invoices/x.md", Some("steps"))
+        );
+        assert_eq!(c("../a%20b.md?utm=1"), file("a b.md", None));
+        assert_eq!(c("../../out.md"), Some((LinkTarget::OutsideFolder, None)));
+        assert_eq!(
+            c("/articles/web/css/%3A%3Abefore/#x"),
+            Some((
+                LinkTarget::Slug("web/css/::before".into()),
+                Some("x".into())
+            ))
+        );
+        assert_eq!(
+            c("#caf%C3%A9"),
+            Some((LinkTarget::SamePage, Some("café".into())))
+        );
+        for not_ours in [
+            "https://example.com/a.md",
+            "mailto:a@b.c",
+            "tel:+1555",
+            "//cdn.example.com/a.md",
+            "/en-US/docs/Web",
+            "/articlesx/a",
+            "/articles/",
+            "images/a.png",
+            "../billing/",
+            "#",
+            "",
+        ] {
+            assert_eq!(c(not_ours), None, "{not_ours}");
+        }
+    }
+
+    #[test]
+    fn links_know_their_line_and_column_in_the_file() {
+        let src = "---\ntitle: T\n---\n\n{{< note\n  a=\"b\" >}} Über [x](x.md)\n\n- [y][r]\n\n[r]: /articles/y\n";
+        let a = parse("p.md", src);
+        let at: Vec<_> = a
+            .links
+            .iter()
+            .map(|l| (l.dest.as_str(), l.line, l.column))
+            .collect();
+        assert_eq!(at, vec![("x.md", 6, 18), ("/articles/y", 8, 3)]);
+    }
+
+    #[test]
+    fn title_source_says_where_the_title_came_from() {
+        assert_eq!(
+            parse("a.md", "---\ntitle: T\n---\n# H").title_source,
+            TitleSource::FrontMatter
+        );
+        assert_eq!(
+            parse("a.md", "# H\n\ntext").title_source,
+            TitleSource::Heading
+        );
+        assert_eq!(
+            parse("a.md", "## H2\n\ntext").title_source,
+            TitleSource::FileName
+        );
+    }
+
+    #[test]
+    fn html_can_be_skipped_without_changing_the_rest() {
+        let src = "# T\n\n## Part\n\nSee [x](x.md#part).";
+        let full = parse_article_with("a.md", src, 0, &PathResolver, Html::Render).unwrap();
+        let bare = parse_article_with("a.md", src, 0, &PathResolver, Html::Skip).unwrap();
+        assert!(bare.html.is_empty() && !full.html.is_empty());
+        assert_eq!(full.headings, bare.headings);
+        assert_eq!(full.sections, bare.sections);
+        assert_eq!(full.links, bare.links);
     }
 
     #[test]

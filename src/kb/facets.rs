@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 /// Which facet a value belongs to.
@@ -25,7 +26,10 @@ pub enum FacetKind {
 #[derive(Debug, Default)]
 pub struct FacetTable {
     values: Vec<(FacetKind, String)>,
-    segments: Vec<SegmentFacets>,
+    /// Value → id, kept so that a later table can reuse the ids (and the segments).
+    interned: HashMap<(u8, String), u32>,
+    segments: Vec<Arc<SegmentFacets>>,
+    segment_ids: Vec<SegmentId>,
 }
 
 #[derive(Debug, Default)]
@@ -38,9 +42,35 @@ struct SegmentFacets {
 impl FacetTable {
     /// Reads the `category_path` and `tag` fast fields of every segment.
     pub fn build(searcher: &Searcher) -> tantivy::Result<FacetTable> {
+        FacetTable::build_reusing(None, searcher)
+    }
+
+    /// Like [`Self::build`], but segments that `previous` already read are reused as
+    /// they are (a segment's documents never change; deletions are applied by the
+    /// searcher, not here): after an incremental update only the new small segment is
+    /// read. Values that no live document has any more stay in the table unused.
+    pub fn build_reusing(
+        previous: Option<&FacetTable>,
+        searcher: &Searcher,
+    ) -> tantivy::Result<FacetTable> {
         let mut table = FacetTable::default();
-        let mut interned: HashMap<(u8, String), u32> = HashMap::new();
+        if let Some(prev) = previous {
+            table.values = prev.values.clone();
+            table.interned = prev.interned.clone();
+        }
+        let mut interned = std::mem::take(&mut table.interned);
         for segment in searcher.segment_readers() {
+            let id = segment.segment_id();
+            if let Some(reused) = previous.and_then(|p| {
+                p.segment_ids
+                    .iter()
+                    .position(|s| *s == id)
+                    .map(|i| p.segments[i].clone())
+            }) {
+                table.segments.push(reused);
+                table.segment_ids.push(id);
+                continue;
+            }
             let mut columns = Vec::new();
             for (kind, name) in [
                 (FacetKind::Category, "category_path"),
@@ -80,8 +110,10 @@ impl FacetTable {
                 }
             }
             facets.offsets.push(facets.ids.len() as u32);
-            table.segments.push(facets);
+            table.segments.push(Arc::new(facets));
+            table.segment_ids.push(id);
         }
+        table.interned = interned;
         Ok(table)
     }
 }

@@ -11,11 +11,17 @@
 //!
 //! A rebuild writes a new `gen-*` folder beside the live one and only then points
 //! `CURRENT` at it, so a crash or error mid-build leaves the old index serving.
+//!
+//! Between rebuilds, the live generation takes incremental updates ([`apply_update`]):
+//! the changed articles are deleted and re-added by slug in one tantivy commit, their
+//! HTML is appended to `html.bin` (never rewritten, so older snapshots stay valid), and
+//! the manifest is replaced by rename after the commit.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
@@ -26,9 +32,12 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
     TextAnalyzer,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+use tantivy::{
+    doc, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use super::article::Article;
+use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
@@ -249,14 +258,26 @@ pub struct Manifest {
     pub articles: usize,
     /// Build time, unix seconds.
     pub built_at: i64,
+    /// Set by incremental updates, which are not forced to disk: the boot id of the
+    /// machine when they were made. After a restart of the machine the generation is
+    /// not trusted (see `kb::directory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsynced_updates: Option<String>,
 }
 
-/// An open index with its reader: one reader for the index's life, a searcher per request.
+/// A snapshot of an open index: one reader for the generation's life, and the searcher
+/// pinned when this snapshot was made, so that the searcher, the facet table and the
+/// HTML store always describe the same documents. An update makes a new snapshot.
 pub struct OpenIndex {
     /// The tantivy index.
     pub index: Index,
-    /// Its reader.
+    /// Its reader (shared by every snapshot of the generation; reloaded only by updates).
     pub reader: IndexReader,
+    /// The segments this snapshot serves. Cloning it is cheap; use it, not `reader`.
+    pub searcher: Searcher,
+    /// The generation's writer, opened by the first incremental update and shared by
+    /// its later snapshots. Only [`apply_update`] uses it.
+    pub writer: Arc<Mutex<Option<IndexWriter>>>,
     /// Field handles.
     pub fields: Fields,
     /// The generation folder on disk (`None` for an in-memory fallback).
@@ -295,10 +316,18 @@ impl HtmlStore {
         if file.metadata()?.len() == 0 {
             return Ok(HtmlStore::Owned(Vec::new()));
         }
-        // SAFETY: generation folders are written once and never modified in place; a
-        // rebuild writes a new folder. Deleting a mapped file keeps the mapping valid.
+        // SAFETY: `html.bin` is only ever appended to (by `apply_update`), never
+        // truncated or rewritten, so the bytes a mapping covers never change; a rebuild
+        // writes a new folder, and deleting a mapped file keeps the mapping valid.
         let map = unsafe { memmap2::Mmap::map(&file)? };
         Ok(HtmlStore::Mapped(map))
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            HtmlStore::Mapped(m) => m.len() as u64,
+            HtmlStore::Owned(v) => v.len() as u64,
+        }
     }
 }
 
@@ -337,7 +366,14 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
     let dir = index_dir.join(name.trim());
     let manifest: Manifest = serde_json::from_slice(&std::fs::read(dir.join(MANIFEST))?)
         .map_err(|e| IndexError::Manifest(e.to_string()))?;
-    let index = Index::open_in_dir(&dir)?;
+    if let Some(boot) = &manifest.unsynced_updates {
+        if !updates_survived(boot) {
+            return Err(IndexError::Manifest(
+                "updated without forcing its files to disk before the machine restarted".into(),
+            ));
+        }
+    }
+    let index = open_live(&dir)?;
     let (_, fields) = schema();
     register_analyzers(&index);
     let reader = reader_for(&index)?;
@@ -352,12 +388,25 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
     Ok(OpenIndex {
         index,
         reader,
+        searcher,
+        writer: Arc::default(),
         fields,
         dir: Some(dir),
         manifest,
         facets,
         html,
     })
+}
+
+/// Opens a generation for serving and incremental updates (writes not forced to disk).
+fn open_live(dir: &Path) -> Result<Index, IndexError> {
+    let directory = UnsyncedDirectory::open(dir).map_err(|e| {
+        IndexError::Io(std::io::Error::other(format!(
+            "cannot open {}: {e}",
+            dir.display()
+        )))
+    })?;
+    Ok(Index::open(directory)?)
 }
 
 fn now_nanos() -> u128 {
@@ -427,11 +476,9 @@ pub fn build_generation(
             fingerprint: fingerprint.to_string(),
             articles: count,
             built_at: (now_nanos() / 1_000_000_000) as i64,
+            unsynced_updates: None,
         };
-        std::fs::write(
-            building.join(MANIFEST),
-            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
-        )?;
+        write_manifest(&building, &manifest)?;
         drop(index);
         Ok::<_, IndexError>(manifest)
     })();
@@ -447,15 +494,18 @@ pub fn build_generation(
     let tmp = index_dir.join(format!("{CURRENT}.tmp"));
     std::fs::write(&tmp, format!("{name}\n"))?;
     std::fs::rename(&tmp, index_dir.join(CURRENT))?;
-    let index = Index::open_in_dir(&final_dir)?;
+    let index = open_live(&final_dir)?;
     register_analyzers(&index);
     let reader = reader_for(&index)?;
     let (_, fields) = schema();
-    let facets = Arc::new(FacetTable::build(&reader.searcher())?);
+    let searcher = reader.searcher();
+    let facets = Arc::new(FacetTable::build(&searcher)?);
     let html = HtmlStore::open(&final_dir)?;
     Ok(OpenIndex {
         index,
         reader,
+        searcher,
+        writer: Arc::default(),
         fields,
         dir: Some(final_dir),
         manifest,
@@ -472,10 +522,13 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
     let mut html = Vec::new();
     let count = fill(&index, &fields, articles, &|_| {}, &mut html)?;
     let reader = reader_for(&index)?;
-    let facets = Arc::new(FacetTable::build(&reader.searcher())?);
+    let searcher = reader.searcher();
+    let facets = Arc::new(FacetTable::build(&searcher)?);
     Ok(OpenIndex {
         index,
         reader,
+        searcher,
+        writer: Arc::default(),
         fields,
         facets,
         html: HtmlStore::Owned(html),
@@ -485,8 +538,140 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
             fingerprint: fingerprint.to_string(),
             articles: count,
             built_at: (now_nanos() / 1_000_000_000) as i64,
+            unsynced_updates: None,
         },
     })
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), IndexError> {
+    let tmp = dir.join(format!("{MANIFEST}.tmp"));
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(manifest).unwrap_or_default(),
+    )?;
+    std::fs::rename(&tmp, dir.join(MANIFEST))?;
+    Ok(())
+}
+
+/// Memory for the incremental writer: updates are a few articles at a time.
+const UPDATE_WRITER_MEMORY: usize = 30_000_000;
+
+/// One batch of changes to the live generation.
+#[derive(Default)]
+pub struct IndexUpdate<'a> {
+    /// Slugs whose documents are removed (changed, renamed, deleted or now draft).
+    pub delete_slugs: Vec<String>,
+    /// Published articles (re-)added; their slugs are deleted first.
+    pub add: Vec<&'a Article>,
+    /// The fingerprint of the article files the index reflects after this batch.
+    pub fingerprint: String,
+}
+
+/// Applies a batch to the generation of `idx` in one commit and returns the new
+/// snapshot. Searches holding `idx` keep seeing the old documents; nothing of the batch
+/// is visible before the commit and the new snapshot are complete. On error nothing
+/// is visible either (uncommitted changes are rolled back).
+pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, IndexError> {
+    let mut slot = idx.writer.lock().unwrap_or_else(|e| e.into_inner());
+    if slot.is_none() {
+        let writer: IndexWriter = idx.index.writer_with_num_threads(1, UPDATE_WRITER_MEMORY)?;
+        *slot = Some(writer);
+    }
+    let Some(writer) = slot.as_mut() else {
+        unreachable!("the writer was just opened");
+    };
+    let result = (|| {
+        let mut html = match &idx.html {
+            HtmlStore::Owned(v) if idx.dir.is_none() => HtmlAppend::Memory(v.clone()),
+            _ => HtmlAppend::File(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(idx.dir.as_deref().unwrap_or(Path::new(".")).join(HTML_FILE))?,
+                idx.html.len(),
+            ),
+        };
+        for slug in &update.delete_slugs {
+            writer.delete_term(Term::from_field_text(idx.fields.slug, slug));
+        }
+        for a in &update.add {
+            writer.delete_term(Term::from_field_text(idx.fields.slug, a.slug.as_str()));
+            let at = html.append(a.html.as_bytes())?;
+            writer.add_document(document(&idx.fields, a, at))?;
+        }
+        html.flush()?;
+        writer.commit()?;
+        idx.reader.reload()?;
+        let searcher = idx.reader.searcher();
+        let facets = Arc::new(FacetTable::build_reusing(Some(&idx.facets), &searcher)?);
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            fingerprint: update.fingerprint.clone(),
+            articles: searcher.num_docs() as usize,
+            built_at: idx.manifest.built_at,
+            // An empty id never matches: without one, updates are not trusted later.
+            unsynced_updates: Some(boot_id().unwrap_or_default()),
+        };
+        let html = match (html, &idx.dir) {
+            (HtmlAppend::Memory(v), _) => HtmlStore::Owned(v),
+            (HtmlAppend::File(..), Some(dir)) => {
+                write_manifest(dir, &manifest)?;
+                HtmlStore::open(dir)?
+            }
+            (HtmlAppend::File(..), None) => HtmlStore::Owned(Vec::new()),
+        };
+        Ok::<_, IndexError>(OpenIndex {
+            index: idx.index.clone(),
+            reader: idx.reader.clone(),
+            searcher,
+            writer: idx.writer.clone(),
+            fields: idx.fields,
+            dir: idx.dir.clone(),
+            manifest,
+            facets,
+            html,
+        })
+    })();
+    if result.is_err() {
+        // Drop what this batch staged; the next batch starts clean.
+        if let Err(e) = writer.rollback() {
+            tracing::warn!("index writer rollback failed ({e}); reopening it next time");
+            *slot = None;
+        }
+    }
+    result
+}
+
+/// Where an update appends HTML: the generation's `html.bin`, or a copy of the
+/// in-memory store.
+enum HtmlAppend {
+    File(std::fs::File, u64),
+    Memory(Vec<u8>),
+}
+
+impl HtmlAppend {
+    /// Appends `bytes` and returns their (offset, length).
+    fn append(&mut self, bytes: &[u8]) -> Result<(u64, u64), IndexError> {
+        match self {
+            HtmlAppend::File(file, len) => {
+                let at = *len;
+                file.write_all(bytes)?;
+                *len += bytes.len() as u64;
+                Ok((at, bytes.len() as u64))
+            }
+            HtmlAppend::Memory(v) => {
+                let at = v.len() as u64;
+                v.extend_from_slice(bytes);
+                Ok((at, bytes.len() as u64))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), IndexError> {
+        if let HtmlAppend::File(file, _) = self {
+            file.flush()?;
+        }
+        Ok(())
+    }
 }
 
 /// Removes generations other than `keep` (and leftovers of interrupted builds).

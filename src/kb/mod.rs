@@ -8,33 +8,43 @@
 //! * Only this module opens an index writer; request handlers only read.
 
 pub mod article;
+pub mod check;
+pub mod directory;
 pub mod facets;
 pub mod index;
 pub mod loader;
 pub mod query;
 pub mod scoring;
 pub mod search;
+pub mod search_config;
+pub mod sync;
 pub mod template;
 pub mod types;
+pub mod watcher;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use serde::Serialize;
 
-use self::article::{rfc3339, Heading};
+use self::article::{rfc3339, Article, Heading};
 use self::index::{
-    build_generation, build_in_ram, open_current, remove_old_generations, OpenIndex, SCHEMA_VERSION,
+    apply_update, build_generation, build_in_ram, open_current, remove_old_generations,
+    IndexUpdate, OpenIndex, SCHEMA_VERSION,
 };
 use self::loader::{load_articles, FileError};
 use self::search::{
     category_counts, doc_i64, doc_str, doc_strs, doc_u64, find_by_slug, related, Analyzers,
     ArticleRef, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
 };
+use self::search_config::{SearchConfig, SEARCH_CONFIG_FILE};
+use self::sync::{FileStates, SyncScope};
 use self::types::{display_name_of, Slug};
+use self::watcher::WatcherStatus;
 
 /// Errors of the knowledge base.
 #[derive(Debug, thiserror::Error)]
@@ -102,21 +112,48 @@ pub struct CategoryTree {
     pub categories: Vec<CategoryNode>,
 }
 
-/// What the last load or rebuild found.
+/// The state of the index, as `GET /api/v1/index/status` shows it. Paths, counts and
+/// parse messages only, never article text.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct IndexStatus {
-    /// Published articles in the index.
+    /// Published articles in the index: exactly what search can return.
     pub articles: usize,
-    /// Drafts found (never indexed).
+    /// Drafts in the folder (never indexed).
     pub drafts: usize,
-    /// Files skipped and why.
-    pub errors: Vec<FileError>,
-    /// When the index was last built or opened (RFC 3339).
+    /// When the index last changed (RFC 3339).
     pub last_update: Option<String>,
-    /// How long that took, in milliseconds.
+    /// How long that change took, in milliseconds.
     pub last_update_ms: Option<u64>,
-    /// Whether the index was opened as it was (`opened`), rebuilt (`rebuilt`) or built in memory.
+    /// Files that are not (or not in their current version) in the index, and why.
+    pub errors: Vec<FileError>,
+    /// How the index was last made: `opened` as it was on disk, `rebuilt`, built in
+    /// `memory` (the folder could not be written), or `updated` incrementally.
     pub source: String,
+    /// The file watcher that keeps the index in step with the folder.
+    pub watcher: WatcherStatus,
+}
+
+/// What one [`KnowledgeBase::sync`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    /// Files read because their content may have changed.
+    pub read: usize,
+    /// Articles (re-)indexed.
+    pub indexed: usize,
+    /// Files that vanished.
+    pub removed: usize,
+    /// Whether the index changed (a new snapshot is live).
+    pub changed: bool,
+    /// Milliseconds from the start of the sync to the new snapshot being live.
+    pub millis: u64,
+}
+
+/// When the index last changed and how.
+#[derive(Debug, Clone, Default)]
+struct LastUpdate {
+    at: Option<String>,
+    millis: Option<u64>,
+    source: String,
 }
 
 /// The outcome of [`KnowledgeBase::open_or_build`].
@@ -141,8 +178,17 @@ pub struct KnowledgeBase {
     current: ArcSwapOption<OpenIndex>,
     settings: ArcSwap<SearchSettings>,
     analyzers: Analyzers,
-    status: Mutex<IndexStatus>,
-    /// Serializes rebuilds: two at once would race on `CURRENT`.
+    last_update: Mutex<LastUpdate>,
+    /// What the live index reflects of each file (guarded by `build_lock` for writes).
+    files: Mutex<FileStates>,
+    /// Set when an update failed or another process replaced the index: the next sync
+    /// compares every file.
+    needs_full_sync: AtomicBool,
+    first_load_failed: AtomicBool,
+    watcher: Mutex<WatcherStatus>,
+    /// Problems of `_search.toml` (its last good version stays in force).
+    search_config_errors: Mutex<Vec<FileError>>,
+    /// Serializes rebuilds and updates: two at once would race on `CURRENT` and the writer.
     build_lock: Mutex<()>,
 }
 
@@ -155,7 +201,12 @@ impl KnowledgeBase {
             current: ArcSwapOption::empty(),
             settings: ArcSwap::from_pointee(SearchSettings::default()),
             analyzers: Analyzers::default(),
-            status: Mutex::new(IndexStatus::default()),
+            last_update: Mutex::new(LastUpdate::default()),
+            files: Mutex::new(FileStates::default()),
+            needs_full_sync: AtomicBool::new(false),
+            first_load_failed: AtomicBool::new(false),
+            watcher: Mutex::new(WatcherStatus::default()),
+            search_config_errors: Mutex::new(Vec::new()),
             build_lock: Mutex::new(()),
         }
     }
@@ -180,16 +231,157 @@ impl KnowledgeBase {
         self.settings.store(Arc::new(settings));
     }
 
-    /// A copy of the last load's status.
+    /// The index's state now: counts from the live snapshot, problems from the last sync.
     pub fn status(&self) -> IndexStatus {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        let articles = self
+            .current
+            .load()
+            .as_ref()
+            .map(|idx| idx.searcher.num_docs() as usize)
+            .unwrap_or(0);
+        let (drafts, mut errors) = {
+            let files = lock(&self.files);
+            (files.drafts(), files.errors())
+        };
+        errors.extend(lock(&self.search_config_errors).iter().cloned());
+        let last = lock(&self.last_update).clone();
+        IndexStatus {
+            articles,
+            drafts,
+            last_update: last.at,
+            last_update_ms: last.millis,
+            errors,
+            source: last.source,
+            watcher: lock(&self.watcher).clone(),
+        }
+    }
+
+    /// Brings the live index in step with the articles folder: reads what `scope`
+    /// names (and whatever appeared in or vanished from the folder), applies the changed
+    /// articles in one commit and swaps in the new snapshot, so a search sees the batch
+    /// whole or not at all. A missing folder changes nothing: `Ok(None)`, and what the
+    /// index has keeps serving.
+    pub fn sync(&self, scope: &SyncScope) -> Result<Option<SyncReport>, KbError> {
+        let _guard = lock(&self.build_lock);
+        let idx = self.index()?;
+        if !self.articles_dir.is_dir() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let config_changed = match scope {
+            SyncScope::Everything => true,
+            SyncScope::Paths(paths) => paths.contains(SEARCH_CONFIG_FILE),
+        };
+        if config_changed {
+            self.load_search_config();
+        }
+        let mut files = lock(&self.files);
+        let mut plan = files.plan(&self.articles_dir, scope)?;
+        let changed = !plan.is_noop();
+        if changed {
+            let update = IndexUpdate {
+                delete_slugs: plan.delete_slugs.clone(),
+                add: plan.add.iter().collect(),
+                fingerprint: plan.fingerprint(),
+            };
+            let open = match apply_update(&idx, &update) {
+                Ok(open) => open,
+                Err(e) => {
+                    // The plan is not committed: the next full sync finds it all again.
+                    self.needs_full_sync.store(true, Ordering::Relaxed);
+                    return Err(e.into());
+                }
+            };
+            self.current.store(Some(Arc::new(open)));
+        }
+        files.commit(&mut plan);
+        drop(files);
+        let millis = started.elapsed().as_millis() as u64;
+        if changed {
+            *lock(&self.last_update) = LastUpdate {
+                at: Some(now_rfc3339()),
+                millis: Some(millis),
+                source: "updated".into(),
+            };
+        }
+        Ok(Some(SyncReport {
+            read: plan.read,
+            indexed: plan.add.len(),
+            removed: plan.removed,
+            changed,
+            millis,
+        }))
+    }
+
+    /// Reads `_search.toml` and puts its synonyms and protected words in force. A file
+    /// that does not parse keeps the last good configuration in force and is reported
+    /// in the status; a missing file means no synonyms and no protected words.
+    fn load_search_config(&self) {
+        let path = self.articles_dir.join(SEARCH_CONFIG_FILE);
+        let parsed = match std::fs::read_to_string(&path) {
+            Ok(text) => SearchConfig::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SearchConfig::default()),
+            Err(e) => Err(vec![FileError {
+                path: SEARCH_CONFIG_FILE.to_string(),
+                line: 1,
+                column: None,
+                message: format!("cannot read the file: {e}"),
+            }]),
+        };
+        match parsed {
+            Ok(config) => {
+                let current = self.settings.load();
+                if current.synonyms != config.synonyms || current.typo.protected != config.protected
+                {
+                    let mut next = (**current).clone();
+                    next.typo.protected = config.protected;
+                    next.synonyms = config.synonyms;
+                    self.settings.store(Arc::new(next));
+                    tracing::info!("search configuration ({SEARCH_CONFIG_FILE}) loaded");
+                }
+                lock(&self.search_config_errors).clear();
+            }
+            Err(errors) => {
+                for e in &errors {
+                    tracing::warn!(path = %e.path, line = e.line, "search configuration not applied: {}", e.message);
+                }
+                *lock(&self.search_config_errors) = errors;
+            }
+        }
+    }
+
+    /// Whether the next sync should compare every file; clears the request.
+    pub fn take_full_sync_request(&self) -> bool {
+        self.needs_full_sync.swap(false, Ordering::Relaxed)
+    }
+
+    /// Records the watcher's state for [`Self::status`].
+    pub fn update_watcher_status(&self, change: impl FnOnce(&mut WatcherStatus)) {
+        change(&mut lock(&self.watcher));
+    }
+
+    /// Swaps in another generation and closes the old one's writer.
+    fn install_generation(&self, open: OpenIndex) {
+        let old = self.current.swap(Some(Arc::new(open)));
+        if let Some(old) = old {
+            lock(&old.writer).take();
+        }
     }
 
     /// Opens the existing index if it was built from exactly these articles with this
     /// schema; otherwise rebuilds it. A missing, stale or corrupted index is rebuilt; an
     /// index folder that cannot be written falls back to an in-memory index.
     pub fn open_or_build(&self, progress: &dyn Fn(usize, usize)) -> Result<BuildReport, KbError> {
-        self.load_and_swap(false, progress)
+        let result = self.load_and_swap(false, progress);
+        self.first_load_failed
+            .store(result.is_err() && !self.is_ready(), Ordering::Relaxed);
+        result
+    }
+
+    /// True when the first load failed (for example, the articles folder was missing at
+    /// start-up) and nothing is served yet: the watcher retries once the folder exists.
+    pub fn first_load_failed(&self) -> bool {
+        self.first_load_failed.load(Ordering::Relaxed)
     }
 
     /// Rebuilds the index from the articles, whatever is on disk, and swaps it in.
@@ -203,9 +395,10 @@ impl KnowledgeBase {
         force: bool,
         progress: &dyn Fn(usize, usize),
     ) -> Result<BuildReport, KbError> {
-        let _guard = self.build_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = lock(&self.build_lock);
         let started = Instant::now();
         let loaded = load_articles(&self.articles_dir)?;
+        self.load_search_config();
         let fingerprint = loaded.fingerprint();
         let drafts = loaded.articles.iter().filter(|a| a.draft).count();
         let total_files = loaded.articles.len();
@@ -257,22 +450,18 @@ impl KnowledgeBase {
         };
         let articles = open.manifest.articles;
         let keep = open.dir.clone();
-        self.current.store(Some(Arc::new(open)));
+        *lock(&self.files) = FileStates::from_loaded(&self.articles_dir, &loaded);
+        self.install_generation(open);
         if let Some(keep) = keep {
             remove_old_generations(&self.index_dir, &keep);
         }
         let millis = started.elapsed().as_millis() as u64;
         let errors = loaded.errors.len();
-        if let Ok(mut status) = self.status.lock() {
-            *status = IndexStatus {
-                articles,
-                drafts,
-                errors: loaded.errors,
-                last_update: Some(rfc3339(time::OffsetDateTime::now_utc().unix_timestamp())),
-                last_update_ms: Some(millis),
-                source: source.to_string(),
-            };
-        }
+        *lock(&self.last_update) = LastUpdate {
+            at: Some(now_rfc3339()),
+            millis: Some(millis),
+            source: source.to_string(),
+        };
         Ok(BuildReport {
             articles,
             drafts,
@@ -280,6 +469,30 @@ impl KnowledgeBase {
             reused,
             millis,
         })
+    }
+
+    /// Indexes `articles` instead of the articles folder, in memory, with the same
+    /// indexing code as a rebuild (drafts skipped), and swaps the result in. For
+    /// evaluations over generated articles (`helpcenter eval`) and tests; a later
+    /// [`Self::rebuild`] reads the folder again.
+    pub fn index_articles_in_memory(&self, articles: &[Article]) -> Result<BuildReport, KbError> {
+        let _guard = lock(&self.build_lock);
+        let started = Instant::now();
+        let open = build_in_ram(articles, "in-memory")?;
+        let report = BuildReport {
+            articles: open.manifest.articles,
+            drafts: articles.iter().filter(|a| a.draft).count(),
+            errors: 0,
+            reused: false,
+            millis: started.elapsed().as_millis() as u64,
+        };
+        self.install_generation(open);
+        *lock(&self.last_update) = LastUpdate {
+            at: Some(now_rfc3339()),
+            millis: Some(report.millis),
+            source: "memory".into(),
+        };
+        Ok(report)
     }
 
     /// Swaps in the generation that `CURRENT` names when another process (such as
@@ -297,7 +510,7 @@ impl KnowledgeBase {
         if same || live.is_none() {
             return Ok(false);
         }
-        let _guard = self.build_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = lock(&self.build_lock);
         let open = open_current(&self.index_dir)?;
         if open.manifest.schema_version != SCHEMA_VERSION {
             return Ok(false);
@@ -306,7 +519,9 @@ impl KnowledgeBase {
             articles = open.manifest.articles,
             "swapped in an index generation built by another process"
         );
-        self.current.store(Some(Arc::new(open)));
+        self.install_generation(open);
+        // It was built from the folder as that process saw it; compare every file.
+        self.needs_full_sync.store(true, Ordering::Relaxed);
         Ok(true)
     }
 
@@ -381,6 +596,16 @@ impl KnowledgeBase {
             categories: build_tree(&paths),
         })
     }
+}
+
+/// Locks a mutex, recovering from poisoning: every guarded value here stays
+/// consistent between statements, so a panic elsewhere must not stop the engine.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc().unix_timestamp())
 }
 
 /// Builds the tree from sorted `(path, count)` pairs (every ancestor is present,

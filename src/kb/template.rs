@@ -8,10 +8,45 @@
 
 /// Returns the markdown with template tags removed outside fenced code blocks.
 pub fn strip_template_tags(md: &str) -> String {
-    if !md.contains("{{") && !md.contains("{%") {
-        return md.to_string();
+    strip_template_tags_mapped(md).text
+}
+
+/// Markdown with its template tags removed, and the way back to the original's offsets.
+#[derive(Debug, Clone, Default)]
+pub struct StrippedText {
+    /// The markdown without template tags.
+    pub text: String,
+    /// `(offset in text, offset in the original)` at every point where the two stop
+    /// moving together (a tag removed, a macro's display text inserted), in order.
+    shifts: Vec<(usize, usize)>,
+}
+
+impl StrippedText {
+    /// The byte offset in the original markdown of byte `offset` of [`Self::text`], so
+    /// that `check` can name the line and column a writer sees in their editor.
+    pub fn original_offset(&self, offset: usize) -> usize {
+        match self.shifts.partition_point(|(out, _)| *out <= offset) {
+            0 => offset,
+            i => {
+                let (out, orig) = self.shifts[i - 1];
+                orig + (offset - out)
+            }
+        }
     }
-    let mut out = String::with_capacity(md.len());
+}
+
+/// [`strip_template_tags`], keeping the offset map of [`StrippedText`].
+pub fn strip_template_tags_mapped(md: &str) -> StrippedText {
+    if !md.contains("{{") && !md.contains("{%") {
+        return StrippedText {
+            text: md.to_string(),
+            shifts: Vec::new(),
+        };
+    }
+    let mut out = StrippedText {
+        text: String::with_capacity(md.len()),
+        shifts: Vec::new(),
+    };
     let mut fence: Option<(char, usize)> = None;
     let mut rest = md;
     while !rest.is_empty() {
@@ -27,13 +62,13 @@ pub fn strip_template_tags(md: &str) -> String {
                 if fence_char == Some(c) && run >= n && trimmed[run..].trim().is_empty() {
                     fence = None;
                 }
-                out.push_str(line);
+                out.text.push_str(line);
                 rest = &rest[line_end..];
                 continue;
             }
             None if run >= 3 => {
                 fence = Some((fence_char.unwrap_or('`'), run));
-                out.push_str(line);
+                out.text.push_str(line);
                 rest = &rest[line_end..];
                 continue;
             }
@@ -41,15 +76,18 @@ pub fn strip_template_tags(md: &str) -> String {
         }
         // Tags may span lines (Hugo shortcodes with many parameters): strip on the rest of
         // the text from here up to the next line that is outside any tag.
-        let consumed = strip_in_text(rest, line_end, &mut out);
+        let base = md.len() - rest.len();
+        let consumed = strip_in_text(rest, base, line_end, &mut out);
         rest = &rest[consumed..];
     }
     out
 }
 
-/// Strips tags starting within the first `line_end` bytes of `text`; a tag may run past
-/// the line. Returns how many bytes were consumed.
-fn strip_in_text(text: &str, line_end: usize, out: &mut String) -> usize {
+/// Strips tags starting within the first `line_end` bytes of `text`, which starts at
+/// byte `base` of the original; a tag may run past the line. Returns how many bytes
+/// were consumed.
+fn strip_in_text(text: &str, base: usize, line_end: usize, stripped: &mut StrippedText) -> usize {
+    let StrippedText { text: out, shifts } = stripped;
     let mut i = 0;
     let bytes = text.as_bytes();
     while i < line_end {
@@ -81,18 +119,22 @@ fn strip_in_text(text: &str, line_end: usize, out: &mut String) -> usize {
                     if !is_macro || macro_like {
                         if is_macro {
                             if let Some(text) = xref_display_text(inner) {
+                                shifts.push((out.len(), base + i));
                                 out.push_str(&text);
                             }
                         }
                         i = body_start + rel + close.len();
+                        shifts.push((out.len(), base + i));
                         continue;
                     }
                 }
             }
         }
-        let ch_len = text[i..].chars().next().map(char::len_utf8).unwrap_or(1);
-        out.push_str(&text[i..i + ch_len]);
-        i += ch_len;
+        // No tag starts here: copy up to the next `{` at once (it is ASCII, so a char
+        // boundary).
+        let next = memchr::memchr(b'{', &bytes[i + 1..line_end]).map_or(line_end, |j| i + 1 + j);
+        out.push_str(&text[i..next]);
+        i = next;
     }
     i
 }
@@ -175,6 +217,19 @@ mod tests {
     fn shortcode_spanning_lines_is_removed() {
         let md = "a {{< card\n  title=\"x\"\n  link=\"y\" >}} b\nnext\n";
         assert_eq!(strip_template_tags(md), "a  b\nnext\n");
+    }
+
+    #[test]
+    fn offsets_map_back_to_the_original() {
+        let md = "a {{< card\n  title=\"x\" >}} [l](x.md)\n{{domxref(\"A\", \"bee\")}} [m](y.md)\n";
+        let stripped = strip_template_tags_mapped(md);
+        for link in ["[l]", "[m]"] {
+            let at = stripped.text.find(link).unwrap();
+            assert_eq!(stripped.original_offset(at), md.find(link).unwrap());
+        }
+        assert_eq!(stripped.original_offset(0), 0);
+        let plain = strip_template_tags_mapped("no tags [l](x.md)");
+        assert_eq!(plain.original_offset(8), 8);
     }
 
     #[test]

@@ -126,12 +126,23 @@ pub async fn spawn_app(articles: &Path) -> TestApp {
 }
 
 /// Starts the service over `articles` as it is (no copy): for large read-only corpora.
-pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> TestApp {
+pub async fn spawn_app_in_place(articles: PathBuf, dirs: Vec<tempfile::TempDir>) -> TestApp {
+    let app = spawn_app_unready(articles, dirs).await;
+    wait_until(Duration::from_secs(120), || async {
+        app.get("/readyz").await.0 == 200
+    })
+    .await;
+    app
+}
+
+/// Starts the service over `articles` without waiting for it to be ready.
+pub async fn spawn_app_unready(articles: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> TestApp {
     let index_dir = tempfile::tempdir().unwrap();
     let index = index_dir.path().join("index");
     dirs.push(index_dir);
     let kb = Arc::new(KnowledgeBase::new(&articles, &index));
     helpcenter::server::start_indexing(kb.clone());
+    helpcenter::server::start_watching(&kb);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -142,7 +153,7 @@ pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempD
         })
         .await;
     });
-    let app = TestApp {
+    TestApp {
         base,
         client: reqwest::Client::new(),
         kb,
@@ -150,12 +161,7 @@ pub async fn spawn_app_in_place(articles: PathBuf, mut dirs: Vec<tempfile::TempD
         index,
         _dirs: dirs,
         shutdown: Some(tx),
-    };
-    wait_until(Duration::from_secs(120), || async {
-        app.get("/readyz").await.0 == 200
-    })
-    .await;
-    app
+    }
 }
 
 /// Polls `check` until it holds, failing the test after `limit`.

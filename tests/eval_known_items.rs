@@ -1,0 +1,35 @@
+//! Known-item relevance on the Docker docs with the product's default settings: the
+//! committed queries of `eval/docker-docs-known-items.tsv`, as `helpcenter eval
+//! known-items` scores them. Skipped when the corpus is absent.
+
+mod common;
+
+use std::path::Path;
+
+use helpcenter::eval::known_items;
+use helpcenter::kb::search::SearchSettings;
+
+/// The target: a customer finds the answer in the top 3 for 85% of the queries.
+const TARGET_HIT_AT_3: f64 = 0.85;
+
+#[test]
+fn docker_docs_known_items_hit_at_3_meets_the_target() {
+    let Some(corpus) = common::shared_corpus("docker-docs") else {
+        eprintln!("skipped: ../shared/corpora/docker-docs is absent");
+        return;
+    };
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/docker-docs-known-items.tsv");
+    let report = known_items::evaluate(
+        &corpus.join("articles"),
+        &queries,
+        &SearchSettings::default(),
+    )
+    .expect("the evaluation runs");
+    eprint!("{}", known_items::table(&report, true));
+    assert!(report.all.queries >= 60, "at least 60 queries");
+    assert!(
+        report.all.hit_at_3 >= TARGET_HIT_AT_3,
+        "hit@3 {:.3} is below {TARGET_HIT_AT_3}",
+        report.all.hit_at_3
+    );
+}
