@@ -8,16 +8,19 @@
 //! (else `HC_BENCH_FTS_DATABASE_URL`, else the local `helpcenter_fts_bench`, created if
 //! missing), `--helpcenter PATH` (the binary to run; else the one cargo built for this
 //! bench, `target/release/helpcenter`, which a concurrent release build of another
-//! checkout sharing the target folder replaces: measure on a quiet machine).
+//! checkout sharing the target folder replaces: measure on a quiet machine),
+//! `--edits 20` (0: no edit measurement, and the corpus is served in place).
 //!
 //! What it does, in one run:
-//! 1. `helpcenter index` (the release binary cargo builds for benches) on a fresh index
-//!    folder, `--build-runs` times: build time and articles per second.
-//! 2. `helpcenter serve` on that index, in its own process; waits for `/readyz`.
-//! 3. Loads the same articles into Postgres (the product's loader gives title and body
+//! 1. Copies the corpus to a temporary folder (the edits of step 6 write to it).
+//! 2. `helpcenter index` (the release binary cargo builds for benches) on a fresh index
+//!    folder, `--build-runs` times: build time, articles per second, peak RSS.
+//! 3. `helpcenter serve` on that index, in its own process (its watcher on); waits for
+//!    `/readyz`.
+//! 4. Loads the same articles into Postgres (the product's loader gives title and body
 //!    text; a GIN index on a tsvector with weight A for the title and B for the body),
 //!    unless the table already holds exactly these files.
-//! 4. For each concurrency: keep-alive HTTP/1.1 connections, each sending
+//! 5. For each concurrency: keep-alive HTTP/1.1 connections, each sending
 //!    `GET /api/v1/search?q=...` back to back, cycling through the committed query list
 //!    (`benches/queries/<corpus>.txt`), as browsers call it (`Accept-Encoding: gzip`),
 //!    then the same without compression, then the same queries on Postgres from a pool
@@ -25,7 +28,9 @@
 //!    `ts_headline` snippets). Requests per second, p50/p99/max latency, and the number
 //!    of requests over 30 ms: a compressed reply stalled by Nagle's algorithm against
 //!    the client's delayed ACK takes about 40 ms, so that count must stay at 0.
-//! 5. The server's resident memory (`/proc/<pid>/status`) before and after the load.
+//!    The server's resident memory (`/proc/<pid>/status`) before and after the load.
+//! 6. Single edit to visible: editor-style saves of one article at a time, each timed
+//!    until the server's search finds the new word.
 //!
 //! The load generator runs on one thread, so that on a small machine it takes at most
 //! one core from the server it measures. Postgres is measured from this process over
@@ -71,13 +76,14 @@ struct Options {
     postgres: bool,
     database_url: String,
     helpcenter: PathBuf,
+    edits: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: cargo bench --bench http_search -- [--corpus mdn|docker-docs] [--seconds N] \
          [--warmup N] [--concurrency 1,8,64] [--build-runs N] [--no-postgres] [--database-url URL] \
-         [--helpcenter PATH]"
+         [--helpcenter PATH] [--edits N]"
     );
     std::process::exit(2)
 }
@@ -93,6 +99,7 @@ fn parse_options() -> Options {
         database_url: std::env::var("HC_BENCH_FTS_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_FTS_DATABASE_URL.into()),
         helpcenter: PathBuf::from(env!("CARGO_BIN_EXE_helpcenter")),
+        edits: 20,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -113,6 +120,7 @@ fn parse_options() -> Options {
             "--no-postgres" => o.postgres = false,
             "--database-url" => o.database_url = value(),
             "--helpcenter" => o.helpcenter = PathBuf::from(value()),
+            "--edits" => o.edits = value().parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
@@ -273,12 +281,75 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// TODO(edit-to-visible): once `serve` watches the articles folder, measure the time
-/// from writing one article to the edit being searchable: serve a writable copy of the
-/// corpus, append a unique word to one article, and poll `/api/v1/search?q=<word>` until
-/// it is found (report the median of a few edits). Until then this reports nothing.
-fn edit_to_visible_latency() -> Option<Duration> {
-    None
+/// Copies the articles folder (hidden and ignored files included, so the loader sees
+/// the same tree) for a server whose files the bench may edit.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Saves `text` to `path` the way editors do: a temporary file, renamed over.
+fn atomic_save(path: &Path, text: &str) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+/// Single edit to visible, end to end: `edits` times, appends a unique word to one
+/// article of the served folder (spread over the corpus) and polls the running server's
+/// search over HTTP every millisecond until the word finds it. What a writer waits for
+/// between saving and seeing the change on the help center.
+async fn edit_to_visible(addr: SocketAddr, articles: &Path, edits: usize) -> Vec<Duration> {
+    const GIVE_UP: Duration = Duration::from_secs(30);
+    let files = helpcenter::kb::loader::list_article_files(articles).expect("list articles");
+    let mut sender = connect(addr).await.expect("connect");
+    let mut latencies = Vec::with_capacity(edits);
+    let step = (files.len() / edits.max(1)).max(1);
+    for i in 0..edits.min(files.len()) {
+        let path = articles.join(&files[i * step]);
+        let text = std::fs::read_to_string(&path).expect("read article");
+        let word = format!("zqhttpedit{i:04}x");
+        // A trailing space: the word is complete, no prefix expansion.
+        let query = BenchQuery {
+            q: format!("{word} "),
+            category: None,
+        }
+        .api_path();
+        let started = Instant::now();
+        atomic_save(&path, &format!("{text}\n\nEdited: {word}\n"));
+        loop {
+            let reply = get(&mut sender, addr, &query, Encoding::Identity)
+                .await
+                .expect("search");
+            let found = serde_json::from_slice::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["total"].as_u64())
+                .is_some_and(|total| total >= 1);
+            if found {
+                latencies.push(started.elapsed());
+                break;
+            }
+            assert!(
+                started.elapsed() < GIVE_UP,
+                "the edit of {} never became visible",
+                files[i * step]
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Let the watcher go idle, as between a writer's saves.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    latencies.sort();
+    latencies
 }
 
 // ---------------------------------------------------------------------------------
@@ -866,6 +937,14 @@ fn main() {
     println!("binary: {}", o.helpcenter.display());
 
     let tmp = tempfile::tempdir().expect("temp dir");
+    // The edit measurement writes to the served folder: serve a copy then.
+    let served = if o.edits > 0 {
+        let copy = tmp.path().join("articles");
+        copy_tree(&articles, &copy);
+        copy
+    } else {
+        articles.clone()
+    };
     let mut builds = Vec::new();
     let mut index = PathBuf::new();
     for run in 0..o.build_runs.max(1) {
@@ -873,7 +952,7 @@ fn main() {
             let _ = std::fs::remove_dir_all(&index);
         }
         index = tmp.path().join(format!("index-{run}"));
-        let build = build_index(&o.helpcenter, &articles, &index);
+        let build = build_index(&o.helpcenter, &served, &index);
         println!(
             "index build {}: {} articles in {:.2} s ({:.0} articles/s), peak RSS {}",
             run + 1,
@@ -889,12 +968,7 @@ fn main() {
     }
 
     let server_started = Instant::now();
-    let server = Server::start(
-        &o.helpcenter,
-        &articles,
-        &index,
-        tmp.path().join("serve.log"),
-    );
+    let server = Server::start(&o.helpcenter, &served, &index, tmp.path().join("serve.log"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -906,7 +980,7 @@ fn main() {
 
         let fts = if o.postgres {
             match fts_connect(&o.database_url).await {
-                Ok(opts) => match fts_load(&opts, o.corpus, &articles).await {
+                Ok(opts) => match fts_load(&opts, o.corpus, &served).await {
                     Ok(()) => Some(opts),
                     Err(e) => panic!("postgres: loading the articles failed: {e}"),
                 },
@@ -1030,9 +1104,15 @@ fn main() {
             }
             _ => println!("server memory: not measured (needs /proc)"),
         }
-        match edit_to_visible_latency() {
-            Some(d) => println!("single edit to visible: {:.0} ms", ms(d)),
-            None => println!("single edit to visible: not measured yet (needs the articles watcher)"),
+        if o.edits > 0 {
+            let latencies = edit_to_visible(server.addr, &served, o.edits).await;
+            println!(
+                "single edit to visible over HTTP ({} edits, editor-style atomic saves): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                latencies.len(),
+                ms(percentile(&latencies, 0.50)),
+                ms(percentile(&latencies, 0.95)),
+                ms(latencies.last().copied().unwrap_or_default()),
+            );
         }
     });
     drop(server);
