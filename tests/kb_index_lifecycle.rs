@@ -317,3 +317,53 @@ fn searches_during_an_update_see_the_batch_whole_or_not_at_all() {
         "a search saw part of the batch: {seen:?}"
     );
 }
+
+#[test]
+fn a_reused_index_knows_its_files_drafts_and_errors_without_a_rebuild() {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = articles_dir(&[
+        ("a.md", "---\ntitle: Alpha\nslug: alpha-custom\n---\nwombat"),
+        ("b.md", "---\ntitle: Bravo\n---\nwombat"),
+        ("draft.md", "---\ntitle: Draft\ndraft: true\n---\nwombat"),
+        ("broken.md", "---\ntitle: [x\n---\n"),
+        ("dup.md", "---\ntitle: Dup\nslug: alpha-custom\n---\nwombat"),
+    ]);
+    let index = tempfile::tempdir().unwrap();
+    let first = KnowledgeBase::new(articles.path(), index.path());
+    first.open_or_build(&|_, _| {}).unwrap();
+    let built = first.status();
+    drop(first);
+
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    let report = kb.open_or_build(&|_, _| {}).unwrap();
+    assert!(report.reused);
+    let status = kb.status();
+    assert_eq!(status.articles, 2);
+    assert_eq!(status.drafts, 1);
+    let paths = |s: &helpcenter::kb::IndexStatus| -> Vec<String> {
+        s.errors.iter().map(|e| e.path.clone()).collect()
+    };
+    assert_eq!(
+        paths(&status),
+        paths(&built),
+        "same problems as the full load"
+    );
+    assert_eq!(paths(&status), ["broken.md", "dup.md"]);
+
+    // It knows which document each file is: deleting a file whose slug is not its
+    // path removes that document, and the duplicate takes the slug over.
+    std::fs::remove_file(articles.path().join("a.md")).unwrap();
+    kb.sync(&SyncScope::Paths(["a.md".to_string()].into()))
+        .unwrap()
+        .unwrap();
+    let hits = search(&kb, "wombat");
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(hits.contains(&"alpha-custom".to_string()) && hits.contains(&"b".to_string()));
+    let (status_code, _) = (kb.status().errors.len(), ());
+    assert_eq!(
+        status_code,
+        1,
+        "only broken.md is left: {:?}",
+        kb.status().errors
+    );
+}

@@ -41,7 +41,7 @@ use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -73,9 +73,10 @@ pub fn raw_analyzer() -> TextAnalyzer {
 /// Handles to every field of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
-    /// Article slug (raw, stored): identity and lookup.
+    /// Article slug (raw, stored, fast): identity and lookup.
     pub slug: Field,
-    /// Source path below the articles folder (raw, stored).
+    /// Source path below the articles folder (raw, stored, fast: a reused index tells
+    /// which file each document came from without loading documents).
     pub rel_path: Field,
     /// Title (stemmed, positions, stored).
     pub title: Field,
@@ -127,8 +128,8 @@ pub fn schema() -> (Schema, Fields) {
     };
     let fast_string = || STRING | tantivy::schema::FAST;
     let fields = Fields {
-        slug: b.add_text_field("slug", STRING | STORED),
-        rel_path: b.add_text_field("rel_path", STRING | STORED),
+        slug: b.add_text_field("slug", fast_string() | STORED),
+        rel_path: b.add_text_field("rel_path", fast_string() | STORED),
         title: b.add_text_field("title", text(EN, true) | STORED),
         headings: b.add_text_field("headings", text(EN, true)),
         tags_text: b.add_text_field("tags_text", text(EN, true)),
@@ -672,6 +673,37 @@ impl HtmlAppend {
         }
         Ok(())
     }
+}
+
+/// The (source path, slug) of every live document, read from the fast fields: what a
+/// reused index holds, without parsing a file or loading a stored document.
+pub fn indexed_files(idx: &OpenIndex) -> Result<Vec<(String, String)>, IndexError> {
+    let mut out = Vec::with_capacity(idx.searcher.num_docs() as usize);
+    for segment in idx.searcher.segment_readers() {
+        let (Some(paths), Some(slugs)) = (
+            segment.fast_fields().str("rel_path")?,
+            segment.fast_fields().str("slug")?,
+        ) else {
+            continue;
+        };
+        let alive = segment.alive_bitset();
+        let (mut path, mut slug) = (String::new(), String::new());
+        for doc in 0..segment.max_doc() {
+            if alive.is_some_and(|a| !a.is_alive(doc)) {
+                continue;
+            }
+            let (Some(p), Some(s)) = (paths.term_ords(doc).next(), slugs.term_ords(doc).next())
+            else {
+                continue;
+            };
+            path.clear();
+            slug.clear();
+            paths.ord_to_str(p, &mut path)?;
+            slugs.ord_to_str(s, &mut slug)?;
+            out.push((path.clone(), slug.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// Removes generations other than `keep` (and leftovers of interrupted builds).

@@ -22,7 +22,7 @@ pub mod template;
 pub mod types;
 pub mod watcher;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,12 +31,16 @@ use std::time::Instant;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use serde::Serialize;
 
+use self::article::Html;
 use self::article::{rfc3339, Article, Heading};
 use self::index::{
-    apply_update, build_generation, build_in_ram, open_current, remove_old_generations,
-    IndexUpdate, OpenIndex, SCHEMA_VERSION,
+    apply_update, build_generation, build_in_ram, indexed_files, open_current,
+    remove_old_generations, IndexUpdate, OpenIndex, SCHEMA_VERSION,
 };
-use self::loader::{load_articles, FileError};
+use self::loader::{
+    fingerprint_of, hash_files, list_article_files, load_articles, parse_sources, read_sources,
+    FileError,
+};
 use self::search::{
     category_counts, doc_i64, doc_str, doc_strs, doc_u64, find_by_slug, related, Analyzers,
     ArticleRef, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
@@ -397,56 +401,30 @@ impl KnowledgeBase {
     ) -> Result<BuildReport, KbError> {
         let _guard = lock(&self.build_lock);
         let started = Instant::now();
+        if !force {
+            if let Some(report) = self.reuse_current(started)? {
+                return Ok(report);
+            }
+        }
         let loaded = load_articles(&self.articles_dir)?;
         self.load_search_config();
         let fingerprint = loaded.fingerprint();
         let drafts = loaded.articles.iter().filter(|a| a.draft).count();
         let total_files = loaded.articles.len();
-
-        let mut reused = false;
         let mut source = "rebuilt";
-        let opened = if force {
-            None
-        } else {
-            match open_current(&self.index_dir) {
-                Ok(open)
-                    if open.manifest.schema_version == SCHEMA_VERSION
-                        && open.manifest.fingerprint == fingerprint =>
-                {
-                    reused = true;
-                    source = "opened";
-                    Some(open)
+        let open = match build_generation(&self.index_dir, &loaded.articles, &fingerprint, &|i| {
+            progress(i, total_files)
+        }) {
+            Ok(open) => open,
+            Err(e) => {
+                if self.current.load().is_some() {
+                    // Keep serving the old index.
+                    return Err(e.into());
                 }
-                Ok(_) => {
-                    tracing::info!("index is stale; rebuilding");
-                    None
-                }
-                Err(e) => {
-                    if self.index_dir.join("CURRENT").exists() {
-                        tracing::warn!("index cannot be opened ({e}); rebuilding");
-                    }
-                    None
-                }
+                tracing::error!("cannot write the index folder ({e}); serving an in-memory index");
+                source = "memory";
+                build_in_ram(&loaded.articles, &fingerprint)?
             }
-        };
-        let open = match opened {
-            Some(open) => open,
-            None => match build_generation(&self.index_dir, &loaded.articles, &fingerprint, &|i| {
-                progress(i, total_files)
-            }) {
-                Ok(open) => open,
-                Err(e) => {
-                    if self.current.load().is_some() {
-                        // Keep serving the old index.
-                        return Err(e.into());
-                    }
-                    tracing::error!(
-                        "cannot write the index folder ({e}); serving an in-memory index"
-                    );
-                    source = "memory";
-                    build_in_ram(&loaded.articles, &fingerprint)?
-                }
-            },
         };
         let articles = open.manifest.articles;
         let keep = open.dir.clone();
@@ -466,7 +444,7 @@ impl KnowledgeBase {
             articles,
             drafts,
             errors,
-            reused,
+            reused: false,
             millis,
         })
     }
@@ -493,6 +471,78 @@ impl KnowledgeBase {
             source: "memory".into(),
         };
         Ok(report)
+    }
+
+    /// Opens the index on disk if it is current for the folder, telling that from the
+    /// files' hashes alone (no parsing, no article kept in memory): on MDN this is what
+    /// keeps a restart quick and the server's memory small. Only the files the index
+    /// does not hold (drafts, broken files, duplicates) are parsed, for the status.
+    /// `Ok(None)` when there is no current index: the caller rebuilds.
+    fn reuse_current(&self, started: Instant) -> Result<Option<BuildReport>, KbError> {
+        let files = list_article_files(&self.articles_dir)?;
+        let (hashes, read_errors) = hash_files(&self.articles_dir, &files);
+        let fingerprint = fingerprint_of(&hashes);
+        let open = match open_current(&self.index_dir) {
+            Ok(open)
+                if open.manifest.schema_version == SCHEMA_VERSION
+                    && open.manifest.fingerprint == fingerprint =>
+            {
+                open
+            }
+            Ok(_) => {
+                tracing::info!("index is stale; rebuilding");
+                return Ok(None);
+            }
+            Err(e) => {
+                if self.index_dir.join("CURRENT").exists() {
+                    tracing::warn!("index cannot be opened ({e}); rebuilding");
+                }
+                return Ok(None);
+            }
+        };
+        let indexed = indexed_files(&open)?;
+        let in_index: HashSet<&str> = indexed.iter().map(|(p, _)| p.as_str()).collect();
+        let others: Vec<String> = hashes
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| !in_index.contains(p.as_str()))
+            .cloned()
+            .collect();
+        let (sources, _) = read_sources(&self.articles_dir, &others);
+        let parsed = parse_sources(&sources, Html::Skip);
+        let unindexed = sources
+            .iter()
+            .map(|s| s.rel_path.clone())
+            .zip(parsed)
+            .collect();
+        let states = FileStates::from_index(
+            &self.articles_dir,
+            &hashes,
+            read_errors,
+            &indexed,
+            unindexed,
+        );
+        self.load_search_config();
+        let report = BuildReport {
+            articles: indexed.len(),
+            drafts: states.drafts(),
+            errors: states.errors().len(),
+            reused: true,
+            millis: 0,
+        };
+        let keep = open.dir.clone();
+        *lock(&self.files) = states;
+        self.install_generation(open);
+        if let Some(keep) = keep {
+            remove_old_generations(&self.index_dir, &keep);
+        }
+        let millis = started.elapsed().as_millis() as u64;
+        *lock(&self.last_update) = LastUpdate {
+            at: Some(now_rfc3339()),
+            millis: Some(millis),
+            source: "opened".into(),
+        };
+        Ok(Some(BuildReport { millis, ..report }))
     }
 
     /// Swaps in the generation that `CURRENT` names when another process (such as

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use super::article::{slug_for, split_front_matter, Article, Html};
+use super::article::{slug_for, split_front_matter, Article, ArticleError, Html};
 use super::loader::{
     fingerprint_of, list_article_files, list_article_files_in, parse_all, read_source, FileError,
     LoadedArticles, SourceFile,
@@ -156,6 +156,83 @@ impl FileStates {
                 s.waiting_for_slug.insert(e.path.clone());
             }
             s.errors.insert(e.path.clone(), e.clone());
+        }
+        s
+    }
+
+    /// The state for an index on disk that is current for the folder (its fingerprint
+    /// matched `hashes`): `indexed` is its (path, slug) pairs, `unindexed` the parse
+    /// results of the files it does not hold (drafts, broken files, duplicate slugs),
+    /// `read_errors` the files that could not be read.
+    pub fn from_index(
+        root: &Path,
+        hashes: &[(String, [u8; 32])],
+        read_errors: Vec<FileError>,
+        indexed: &[(String, String)],
+        unindexed: Vec<(String, Result<Article, ArticleError>)>,
+    ) -> FileStates {
+        let mut s = FileStates::default();
+        for (path, hash) in hashes {
+            s.files.insert(
+                path.clone(),
+                FileState {
+                    seen: *hash,
+                    stamp: stamp_of(&root.join(path)).unwrap_or_default(),
+                    reflected: *hash,
+                    indexed: None,
+                    draft: false,
+                },
+            );
+        }
+        for (path, slug) in indexed {
+            let (Some(f), Ok(slug)) = (s.files.get_mut(path), Slug::parse(slug)) else {
+                continue;
+            };
+            f.indexed = Some(slug.clone());
+            s.links.insert(path.clone(), slug.clone());
+            s.owners.insert(slug, path.clone());
+        }
+        for (path, result) in unindexed {
+            match result {
+                Ok(article) => {
+                    s.links.insert(path.clone(), article.slug.clone());
+                    if article.draft {
+                        if let Some(f) = s.files.get_mut(&path) {
+                            f.draft = true;
+                        }
+                        continue;
+                    }
+                    // Published but not indexed: another file holds its slug.
+                    let holder = s.owners.get(&article.slug).cloned().unwrap_or_default();
+                    s.errors.insert(
+                        path.clone(),
+                        FileError {
+                            path: path.clone(),
+                            line: 1,
+                            column: None,
+                            message: format!(
+                                "duplicate slug {:?}: {holder} already uses it; this file is skipped",
+                                article.slug.as_str()
+                            ),
+                        },
+                    );
+                    s.waiting_for_slug.insert(path);
+                }
+                Err(e) => {
+                    s.errors.insert(
+                        path.clone(),
+                        FileError {
+                            path,
+                            line: e.line,
+                            column: e.column,
+                            message: e.message,
+                        },
+                    );
+                }
+            }
+        }
+        for e in read_errors {
+            s.errors.insert(e.path.clone(), e);
         }
         s
     }
