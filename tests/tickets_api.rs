@@ -22,7 +22,11 @@ async fn customer_creates_a_ticket_and_reads_it_back() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let ticket = r.body;
+    let mut ticket = r.body;
+    let suggested = ticket
+        .as_object_mut()
+        .and_then(|t| t.remove("suggested_articles"));
+    assert!(suggested.is_some_and(|s| s.is_array()));
     assert_eq!(ticket["subject"], "Label printer jams");
     assert_eq!(ticket["status"], "new");
     assert_eq!(ticket["priority"], "high");
@@ -322,4 +326,39 @@ async fn tickets_are_served_over_a_tls_database_connection() {
         .await
         .unwrap();
     assert!(ssl);
+}
+
+#[tokio::test]
+async fn a_new_ticket_comes_back_with_the_articles_that_may_answer_it() {
+    let app = spawn_app().await;
+    wait_until("the knowledge base", Duration::from_secs(30), || async {
+        app.client
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    let alice = app.customer("alice");
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/tickets",
+            json!({"subject": "Forgot my password", "body": "I can't sign in and need to reset it."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let suggested = r.body["suggested_articles"].as_array().unwrap();
+    assert_eq!(suggested[0]["slug"], "account/reset-password", "{}", r.text);
+    assert_eq!(suggested[0]["url"], "/articles/account/reset-password");
+    // Nothing relevant: nothing suggested, and the ticket is created all the same.
+    let r = app
+        .post(
+            &alice,
+            "/api/v1/tickets",
+            json!({"subject": "Pallet freight quote", "body": "Quote for 3 pallets to Lyon."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["suggested_articles"], json!([]));
 }

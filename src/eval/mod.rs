@@ -83,13 +83,7 @@ pub enum QueryForm {
 pub fn query_text(query: &str, form: QueryForm) -> String {
     match form {
         QueryForm::AsTyped => query.to_string(),
-        QueryForm::Plain => query
-            .replace('"', " ")
-            .split_whitespace()
-            .map(|w| w.trim_start_matches('-'))
-            .filter(|w| !w.is_empty())
-            .collect::<Vec<_>>()
-            .join(" "),
+        QueryForm::Plain => crate::kb::query::as_plain_words(query),
     }
 }
 

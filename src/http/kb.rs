@@ -7,9 +7,10 @@ use axum::Json;
 use super::error::{ApiError, InvalidParam};
 use super::AppState;
 use crate::kb::query::MAX_QUERY_CHARS;
-use crate::kb::search::{SearchRequest, SearchResults};
+use crate::kb::search::{Hit, SearchRequest, SearchResults};
 use crate::kb::types::{Category, Slug, Tag};
 use crate::kb::{ArticleView, CategoryTree, IndexStatus};
+use crate::tickets::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
@@ -123,4 +124,53 @@ pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryTr
 /// can stay public.
 pub async fn index_status(State(state): State<AppState>) -> Json<IndexStatus> {
     Json(state.kb.status())
+}
+
+/// Most articles suggested for a ticket.
+pub const MAX_SUGGESTIONS: usize = 5;
+
+/// What `GET /api/v1/suggestions` answers.
+#[derive(Debug, serde::Serialize)]
+pub struct Suggestions {
+    /// Up to five published articles, best first.
+    pub articles: Vec<Hit>,
+}
+
+/// The text of a ticket being written, checked against the ticket's own limits.
+fn parse_suggestion_params(raw: Option<&str>) -> Result<(String, String), ApiError> {
+    let (mut subject, mut body) = (String::new(), String::new());
+    let mut problems = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let (slot, max) = match key.as_ref() {
+            "subject" => (&mut subject, MAX_SUBJECT_CHARS),
+            "body" => (&mut body, MAX_BODY_CHARS),
+            _ => continue,
+        };
+        let chars = value.chars().count();
+        if chars > max {
+            problems.push(InvalidParam {
+                name: key.into_owned(),
+                reason: format!("must be at most {max} characters, got {chars}"),
+            });
+        } else {
+            *slot = value.into_owned();
+        }
+    }
+    if problems.is_empty() {
+        Ok((subject, body))
+    } else {
+        Err(ApiError::BadRequest(problems))
+    }
+}
+
+/// `GET /api/v1/suggestions?subject=&body=`: up to five published articles that may
+/// answer a ticket as the customer writes it. Public, like search: it reveals only
+/// published articles.
+pub async fn suggestions(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Suggestions>, ApiError> {
+    let (subject, body) = parse_suggestion_params(raw.as_deref())?;
+    let articles = state.kb.suggest(&subject, &body, MAX_SUGGESTIONS)?;
+    Ok(Json(Suggestions { articles }))
 }

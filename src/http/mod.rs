@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/articles/{*slug}", get(kb::article))
         .route("/api/v1/categories", get(kb::categories))
         .route("/api/v1/index/status", get(kb::index_status))
+        .route("/api/v1/suggestions", get(kb::suggestions))
         .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
         .route(
             "/api/v1/tickets/{id}",

@@ -18,7 +18,7 @@ use crate::auth::AuthUser;
 use crate::db::Database;
 use crate::tickets::{
     queries, AssigneeFilter, Body, Category, Cursor, ListQuery, NewTicket, Priority, Subject,
-    TicketId, TicketPatch, TicketStatus, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+    Ticket, TicketId, TicketPatch, TicketStatus, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     MAX_QUERY_CHARS,
 };
 
@@ -248,23 +248,48 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let new = parse_new_ticket(body, &headers)?;
     let db = db(&state)?;
+    let text = (
+        new.subject.as_str().to_string(),
+        new.body.as_str().to_string(),
+    );
     let created = db
         .write_as(&claims, move |conn, session| {
             Box::pin(async move { queries::create(conn, session, &new).await })
         })
         .await?;
+    // Suggestions are a courtesy: a knowledge base still loading never fails a ticket.
+    let suggested = |ticket: Ticket| CreatedTicket {
+        suggested_articles: state
+            .kb
+            .suggest(&text.0, &text.1, super::kb::MAX_SUGGESTIONS)
+            .unwrap_or_default(),
+        ticket,
+    };
     match created {
-        queries::Created::New(ticket) => Ok((StatusCode::CREATED, Json(ticket)).into_response()),
+        queries::Created::New(ticket) => {
+            Ok((StatusCode::CREATED, Json(suggested(ticket))).into_response())
+        }
         queries::Created::Replayed(ticket) => Ok((
             StatusCode::CREATED,
             [("idempotent-replayed", "true")],
-            Json(ticket),
+            Json(suggested(ticket)),
         )
             .into_response()),
         queries::Created::KeyReused => Err(ApiError::Conflict(
             "this Idempotency-Key was already used for a different ticket".into(),
         )),
     }
+}
+
+/// What `POST /api/v1/tickets` answers: the ticket, and the published articles that
+/// may already answer it (ticket deflection).
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedTicket {
+    /// The new ticket.
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// Up to five articles, best first.
+    pub suggested_articles: Vec<crate::kb::search::Hit>,
 }
 
 /// `GET /api/v1/tickets/{id}`

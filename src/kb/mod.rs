@@ -41,9 +41,10 @@ use self::loader::{
     fingerprint_of, hash_files, list_article_files, load_articles, parse_sources, read_sources,
     FileError,
 };
+use self::query::as_plain_words;
 use self::search::{
     category_counts, doc_i64, doc_str, doc_strs, doc_u64, find_by_slug, related, Analyzers,
-    ArticleRef, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
+    ArticleRef, Hit, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
 };
 use self::search_config::{SearchConfig, SEARCH_CONFIG_FILE};
 use self::sync::{FileStates, SyncScope};
@@ -584,6 +585,29 @@ impl KnowledgeBase {
         let idx = self.index()?;
         let settings = self.settings.load();
         Ok(search::search(&idx, &settings, &self.analyzers, req)?)
+    }
+
+    /// Up to `limit` published articles that may answer a ticket being written (ticket
+    /// deflection), from the same engine as search: the subject's words first, then the
+    /// body's, read as plain words (a customer's quotes and hyphens are not operators).
+    /// Empty text suggests nothing.
+    pub fn suggest(&self, subject: &str, body: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
+        let text = as_plain_words(&format!("{subject}\n{body}"));
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The words beyond the parser's limit are dropped anyway; cut before copying.
+        let q: String = text
+            .split(' ')
+            .take(query::MAX_WORDS * 2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let results = self.search(&SearchRequest {
+            q,
+            limit,
+            ..SearchRequest::default()
+        })?;
+        Ok(results.hits)
     }
 
     /// A published article with its related articles; `None` for unknown slugs and drafts.

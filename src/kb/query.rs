@@ -28,6 +28,18 @@ impl ParsedQuery {
     }
 }
 
+/// Text that is prose, not a search (a ticket being written, a dataset's query): its
+/// quotes and leading `-` are removed so they are read as plain words, never as
+/// phrases or exclusions.
+pub fn as_plain_words(text: &str) -> String {
+    text.replace('"', " ")
+        .split_whitespace()
+        .map(|w| w.trim_start_matches('-'))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Parses what a person typed. Never fails and never panics.
 pub fn parse_query(input: &str) -> ParsedQuery {
     let cleaned: String = input

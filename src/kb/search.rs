@@ -346,21 +346,40 @@ pub fn search(
                     word_query(f, settings, w, tiered && (!w.stop || only_stop_words)),
                 )
             };
+            // Matching any word still means a meaningful one: an article that shares
+            // only "to" and "for" with a ticket is not an answer. The significant words'
+            // clauses go under one required "any of" (the score is the same sum).
+            let any_word = !all_required && !only_stop_words;
+            let mut any_of: Vec<Clause> = Vec::new();
+            let mut add = |clause: Clause, significant: bool| {
+                if any_word && significant {
+                    any_of.push((Occur::Should, clause.1));
+                } else {
+                    clauses.push(clause);
+                }
+            };
             for (i, w) in words.iter().enumerate() {
                 if !synonyms.iter().any(|(span, _)| span.contains(&i)) {
-                    clauses.push(clause_of(w));
+                    add(clause_of(w), !w.stop);
                 }
             }
             for (span, alternatives) in &synonyms {
-                clauses.push(synonym_clause(
-                    f,
-                    settings,
-                    &words[span.clone()],
-                    alternatives,
-                    all_required,
-                    tiered,
-                    &clause_of,
-                ));
+                let group = &words[span.clone()];
+                add(
+                    synonym_clause(
+                        f,
+                        settings,
+                        group,
+                        alternatives,
+                        all_required,
+                        tiered,
+                        &clause_of,
+                    ),
+                    group.iter().any(|w| !w.stop),
+                );
+            }
+            if !any_of.is_empty() {
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_of))));
             }
             for p in &phrases {
                 clauses.push((Occur::Must, p.box_clone()));

@@ -263,7 +263,12 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.body
+        let mut ticket = r.body;
+        let suggested = ticket
+            .as_object_mut()
+            .and_then(|t| t.remove("suggested_articles"));
+        assert!(suggested.is_some_and(|s| s.is_array()), "{}", r.text);
+        ticket
     }
 
     /// An owner connection to the test database (bypasses nothing by itself; the owner
