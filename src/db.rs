@@ -333,6 +333,32 @@ impl Database {
         Ok(out)
     }
 
+    /// Runs `work` in a transaction as Supabase's `anon` role (no user: claims
+    /// `{"role":"anon"}`) and commits it. For the few things anyone may do, such as an
+    /// anonymous article vote; what `anon` may touch is the grants' and policies' call.
+    pub async fn write_as_anonymous<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection) -> Work<'c, T>,
+    {
+        match self.state.load(Ordering::Acquire) {
+            READY => {}
+            STARTING => return Err(DbError::Unavailable("the database is not ready yet".into())),
+            _ => return Err(DbError::Unavailable("the database is unreachable".into())),
+        }
+        let mut tx = self.app.begin().await.map_err(|e| self.classify(e))?;
+        sqlx::query(
+            "select pg_catalog.set_config('request.jwt.claims', $1, true), \
+                    pg_catalog.set_config('role', 'anon', true)",
+        )
+        .bind(r#"{"role":"anon"}"#)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.classify(e))?;
+        let out = work(&mut tx).await.map_err(|e| self.classify(e))?;
+        tx.commit().await.map_err(|e| self.classify(e))?;
+        Ok(out)
+    }
+
     async fn run_bypassing_rls<T, F>(
         &self,
         roles: &Mutex<HashMap<Uuid, Role>>,

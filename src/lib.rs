@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod eval;
+pub mod feedback;
 pub mod http;
 pub mod kb;
 pub mod server;

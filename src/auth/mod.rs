@@ -234,18 +234,46 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
+        Ok(AuthUser(claims_from_headers(&parts.headers, &state.jwt)?))
+    }
+}
+
+/// Verifies the `Authorization: Bearer` token of a request: the one way a request is
+/// authenticated ([`AuthUser`] and [`MaybeAuthUser`] call it).
+pub fn claims_from_headers(
+    headers: &axum::http::HeaderMap,
+    jwt: &JwtKeys,
+) -> Result<Claims, ApiError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?;
+    let value = header.to_str().map_err(|_| AuthError::Malformed)?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Malformed)?;
+    Ok(jwt.verify(token)?)
+}
+
+/// The caller's claims when a bearer token is sent, `None` when none is: for endpoints
+/// anyone may use. A token that is sent must be valid (401 otherwise), so a client with
+/// a broken token never silently acts as anonymous.
+pub struct MaybeAuthUser(pub Option<Claims>);
+
+impl FromRequestParts<AppState> for MaybeAuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if !parts
             .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or(AuthError::Missing)?;
-        let value = header.to_str().map_err(|_| AuthError::Malformed)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::Malformed)?;
-        Ok(AuthUser(state.jwt.verify(token)?))
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Ok(MaybeAuthUser(None));
+        }
+        let AuthUser(claims) = AuthUser::from_request_parts(parts, state).await?;
+        Ok(MaybeAuthUser(Some(claims)))
     }
 }
 

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// Well-formed, but the content breaks a rule (422).
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<InvalidParam>),
+    /// The caller sent too many requests of this kind; try later (429).
+    #[error("too many requests: {0}")]
+    TooManyRequests(String),
     /// The service cannot answer yet (503).
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -146,6 +149,13 @@ impl IntoResponse for ApiError {
                 what,
                 Vec::new(),
             ),
+            ApiError::TooManyRequests(why) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+                why,
+                Vec::new(),
+            ),
             ApiError::Unavailable(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -180,6 +190,12 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static("3600"),
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -223,6 +239,7 @@ impl From<sqlx::Error> for ApiError {
         };
         match sqlstate(&e).as_deref() {
             Some("P0409") => ApiError::Conflict(message),
+            Some("P0429") => ApiError::TooManyRequests(message),
             Some("P0403") => ApiError::Forbidden(message),
             Some("P0422") => ApiError::unprocessable("assignee", message),
             Some("42501") => ApiError::Forbidden("not allowed".into()),

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod feedback;
 pub mod kb;
 pub mod tickets;
 
@@ -59,7 +60,10 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/api/v1/search", get(kb::search))
-        .route("/api/v1/articles/{*slug}", get(kb::article))
+        .route(
+            "/api/v1/articles/{*slug}",
+            get(feedback::article_or_totals).post(feedback::vote),
+        )
         .route("/api/v1/categories", get(kb::categories))
         .route("/api/v1/index/status", get(kb::index_status))
         .route("/api/v1/suggestions", get(kb::suggestions))
