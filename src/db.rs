@@ -89,6 +89,11 @@ pub struct Database {
     last_down_ms: Arc<AtomicU64>,
     epoch: Instant,
     bypass_rls: Option<Mutex<HashMap<Uuid, Role>>>,
+    /// The newest ticket event id announced by PostgreSQL (`NOTIFY hc_ticket_events`),
+    /// from any replica; subscribers wake on each change. Holds one value, so a slow
+    /// subscriber never makes it buffer.
+    ticket_events: tokio::sync::watch::Sender<i64>,
+    ticket_events_listening: std::sync::Once,
 }
 
 impl std::fmt::Debug for Database {
@@ -152,7 +157,20 @@ impl Database {
             last_down_ms,
             epoch,
             bypass_rls: None,
+            ticket_events: tokio::sync::watch::channel(0).0,
+            ticket_events_listening: std::sync::Once::new(),
         }))
+    }
+
+    /// Wakes on every ticket event written through any replica. The first call starts
+    /// this replica's one `LISTEN` connection (reconnected after outages, after which
+    /// subscribers are woken to read what they missed from the table).
+    pub fn subscribe_ticket_events(self: &Arc<Self>) -> tokio::sync::watch::Receiver<i64> {
+        self.ticket_events_listening.call_once(|| {
+            let db = Arc::downgrade(self);
+            tokio::spawn(listen_for_ticket_events(db));
+        });
+        self.ticket_events.subscribe()
     }
 
     /// **Benchmarks only.** The same handle, but user work runs on the owner's pool with
@@ -480,6 +498,51 @@ fn derived_password(owner_url: &str) -> String {
 
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The replica's `LISTEN hc_ticket_events` loop: publishes each announced id, and
+/// wakes every subscriber after a reconnection (notifications sent meanwhile are lost;
+/// the events are not: subscribers read `id > last` from the table).
+async fn listen_for_ticket_events(db: std::sync::Weak<Database>) {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let Some(pool) = db.upgrade().map(|d| d.app.clone()) else {
+            return;
+        };
+        let listener = async {
+            let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            l.listen("hc_ticket_events").await?;
+            Ok::<_, sqlx::Error>(l)
+        };
+        let mut listener = match listener.await {
+            Ok(l) => l,
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        pause = Duration::from_millis(200);
+        if let Some(d) = db.upgrade() {
+            d.ticket_events.send_modify(|_| {});
+        }
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => {
+                    let Some(d) = db.upgrade() else { return };
+                    let id: i64 = n.payload().parse().unwrap_or(0);
+                    d.ticket_events
+                        .send_modify(|latest| *latest = (*latest).max(id));
+                }
+                // The connection was lost (and will be re-established): wake everyone.
+                Ok(None) => {
+                    let Some(d) = db.upgrade() else { return };
+                    d.ticket_events.send_modify(|_| {});
+                }
+                Err(_) => break,
+            }
+        }
+    }
 }
 
 #[cfg(test)]

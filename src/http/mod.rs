@@ -2,6 +2,7 @@
 //! edge into the engine's types and never open the index writer or talk SQL themselves.
 
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod feedback;
 pub mod kb;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/categories", get(kb::categories))
         .route("/api/v1/index/status", get(kb::index_status))
         .route("/api/v1/suggestions", get(kb::suggestions))
+        .route("/api/v1/events", get(events::events))
         .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
         .route(
             "/api/v1/tickets/{id}",

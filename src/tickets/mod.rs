@@ -2,6 +2,7 @@
 //! Knows nothing about HTTP; who may see or change what is enforced by PostgreSQL's
 //! Row Level Security and triggers (migrations 0003 and 0004).
 
+pub mod events;
 pub mod queries;
 
 use serde::Serialize;

@@ -197,6 +197,27 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// A second replica of the service on the same database (its own process state,
+    /// port and knowledge base), as a deployment with several replicas runs.
+    pub async fn replica(&self) -> TestApp {
+        let db = Database::new(&DbConfig {
+            database_url: self.database_url.clone(),
+            authenticator_url: None,
+        })
+        .expect("database config");
+        db.start();
+        wait_until("replica database ready", Duration::from_secs(60), || {
+            let db = db.clone();
+            async move { db.is_ready() }
+        })
+        .await;
+        // Its own name, so that dropping the replica leaves the shared database alone.
+        let name = format!("hc_test_replica_{}", Uuid::new_v4().simple());
+        let mut replica = spawn_service(Some(db), self.database_url.clone(), name).await;
+        replica.jwt = self.jwt.clone();
+        replica
+    }
+
     /// A new customer (the profile appears with the first request).
     pub fn customer(&self, name: &str) -> User {
         let id = Uuid::new_v4();

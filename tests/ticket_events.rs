@@ -1,0 +1,232 @@
+//! Live ticket updates over Server-Sent Events, with two replicas on one database:
+//! what one replica writes reaches subscribers on the other, Row Level Security
+//! decides who receives what, and `Last-Event-ID` resumes from the table.
+
+mod ticket_support;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use ticket_support::{spawn_app, TestApp, User};
+
+/// A subscriber's open stream.
+struct Stream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+/// One received event.
+#[derive(Debug)]
+struct Received {
+    id: i64,
+    kind: String,
+    data: Value,
+}
+
+async fn subscribe(app: &TestApp, user: &User, last_event_id: Option<i64>) -> Stream {
+    let mut req = app
+        .client
+        .get(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&user.token)
+        .header("accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id.to_string());
+    }
+    let resp = req.send().await.expect("subscribe");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    Stream {
+        resp,
+        buf: String::new(),
+    }
+}
+
+impl Stream {
+    /// The next event (comments skipped), failing the test after 15 s.
+    async fn next(&mut self) -> Received {
+        let limit = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut kind, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if let Some(id) = id {
+                    return Received {
+                        id,
+                        kind,
+                        data: serde_json::from_str(&data).expect("event data is JSON"),
+                    };
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(limit, self.resp.chunk())
+                .await
+                .expect("an event within 15 s")
+                .expect("stream open")
+                .expect("stream not ended");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn message(app: &TestApp, user: &User, ticket: &str, body: &str, internal: bool) {
+    let r = app
+        .post(
+            user,
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"body": body, "internal": internal}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_reply_written_through_one_replica_reaches_the_customer_on_another() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let alice = a.customer("alice");
+    let agent = a.agent("ada").await;
+    let ticket = a.create_ticket(&alice, "Parcel lost", "Where is it?").await;
+    let id = ticket["id"].as_str().unwrap();
+    let mut on_b = subscribe(&b, &alice, None).await;
+    message(&a, &agent, id, "We are looking into it.", false).await;
+    let e = on_b.next().await;
+    assert_eq!(e.kind, "message");
+    assert_eq!(e.data["ticket_id"], id);
+    assert_eq!(e.data["body"], "We are looking into it.");
+    // A status change made on A too.
+    let r = a
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            json!({"status": "pending"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let e = on_b.next().await;
+    assert_eq!(e.kind, "status_changed");
+    assert_eq!(e.data["data"]["to"], "pending");
+}
+
+#[tokio::test]
+async fn customers_receive_neither_internal_notes_nor_other_customers_events() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let alice = a.customer("alice");
+    let bob = a.customer("bob");
+    let agent = a.agent("ada").await;
+    let alices = a
+        .create_ticket(&alice, "Invoice wrong", "VAT missing")
+        .await;
+    let alices = alices["id"].as_str().unwrap().to_string();
+    let bobs = a.create_ticket(&bob, "Label printer", "Prints blank").await;
+    let bobs = bobs["id"].as_str().unwrap().to_string();
+    let mut alice_stream = subscribe(&b, &alice, None).await;
+    let mut bob_stream = subscribe(&a, &bob, None).await;
+    let mut agent_stream = subscribe(&b, &agent, None).await;
+
+    message(
+        &a,
+        &agent,
+        &alices,
+        "Customer is on the old plan; check with billing.",
+        true,
+    )
+    .await;
+    message(
+        &a,
+        &agent,
+        &alices,
+        "Fixed: a corrected invoice is on its way.",
+        false,
+    )
+    .await;
+    message(&b, &agent, &bobs, "Try the calibration steps.", false).await;
+
+    // Alice: the public reply only, never the internal note.
+    let e = alice_stream.next().await;
+    assert_eq!(
+        e.data["body"], "Fixed: a corrected invoice is on its way.",
+        "{e:?}"
+    );
+    assert_eq!(e.data["internal"], false);
+    // Bob: his own ticket's event first; nothing of Alice's came before it.
+    let e = bob_stream.next().await;
+    assert_eq!(e.data["ticket_id"], bobs.as_str(), "{e:?}");
+    // The agent: everything, the internal note included, in order.
+    let e = agent_stream.next().await;
+    assert_eq!(
+        (e.kind.as_str(), e.data["internal"].clone()),
+        ("message", json!(true))
+    );
+    let e2 = agent_stream.next().await;
+    assert!(e2.id > e.id);
+    assert_eq!(e2.data["internal"], false);
+}
+
+#[tokio::test]
+async fn agents_see_new_tickets_and_a_reconnect_gets_what_was_missed() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let alice = a.customer("alice");
+    let agent = a.agent("ada").await;
+    let mut agent_stream = subscribe(&a, &agent, None).await;
+    let ticket = b
+        .create_ticket(&alice, "Cannot log in", "Code rejected")
+        .await;
+    let id = ticket["id"].as_str().unwrap().to_string();
+    let created = agent_stream.next().await;
+    assert_eq!(created.kind, "ticket_created");
+    assert_eq!(created.data["ticket_id"], id.as_str());
+    drop(agent_stream);
+
+    // While the agent is away: the customer writes twice.
+    message(&b, &alice, &id, "Still locked out.", false).await;
+    message(&b, &alice, &id, "Hello?", false).await;
+    let mut resumed = subscribe(&b, &agent, Some(created.id)).await;
+    let mut bodies = Vec::new();
+    while bodies.len() < 3 {
+        let e = resumed.next().await;
+        if let Some(body) = e.data["body"].as_str() {
+            bodies.push(body.to_string());
+        }
+    }
+    // The first message (sent with the ticket), then the two missed ones, in order.
+    assert_eq!(bodies, ["Code rejected", "Still locked out.", "Hello?"]);
+}
+
+#[tokio::test]
+async fn the_stream_needs_a_token_and_a_valid_last_event_id() {
+    let a = spawn_app().await;
+    let alice = a.customer("alice");
+    let r = a
+        .client
+        .get(format!("{}/api/v1/events", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = a
+        .client
+        .get(format!("{}/api/v1/events", a.base))
+        .bearer_auth(&alice.token)
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["invalid_params"][0]["name"], "Last-Event-ID");
+}
