@@ -93,7 +93,22 @@ pub struct Database {
     /// from any replica; subscribers wake on each change. Holds one value, so a slow
     /// subscriber never makes it buffer.
     ticket_events: tokio::sync::watch::Sender<i64>,
+    /// Ephemeral signals (typing, agents viewing a ticket) from every replica
+    /// (`NOTIFY hc_ticket_signals`). Bounded: a subscriber that falls behind skips the
+    /// oldest, which are stale by then anyway.
+    ticket_signals: tokio::sync::broadcast::Sender<TicketSignal>,
     ticket_events_listening: std::sync::Once,
+}
+
+/// An ephemeral ticket signal: not stored, delivered to whoever listens right now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TicketSignal {
+    /// `typing`, `viewing` or `left`.
+    pub kind: String,
+    /// The ticket.
+    pub ticket_id: Uuid,
+    /// Who is typing or viewing.
+    pub user_id: Uuid,
 }
 
 impl std::fmt::Debug for Database {
@@ -158,8 +173,30 @@ impl Database {
             epoch,
             bypass_rls: None,
             ticket_events: tokio::sync::watch::channel(0).0,
+            ticket_signals: tokio::sync::broadcast::channel(256).0,
             ticket_events_listening: std::sync::Once::new(),
         }))
+    }
+
+    /// Receives the ephemeral signals of every replica (starts the listener like
+    /// [`Self::subscribe_ticket_events`]).
+    pub fn subscribe_ticket_signals(
+        self: &Arc<Self>,
+    ) -> tokio::sync::broadcast::Receiver<TicketSignal> {
+        let _ = self.subscribe_ticket_events();
+        self.ticket_signals.subscribe()
+    }
+
+    /// Sends an ephemeral signal to every replica's subscribers (`pg_notify`, with the
+    /// payload bound).
+    pub async fn send_ticket_signal(&self, signal: &TicketSignal) -> Result<(), DbError> {
+        let payload = serde_json::to_string(signal).unwrap_or_default();
+        sqlx::query("select pg_catalog.pg_notify('hc_ticket_signals', $1)")
+            .bind(payload)
+            .execute(&self.app)
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
     }
 
     /// Wakes on every ticket event written through any replica. The first call starts
@@ -511,7 +548,8 @@ async fn listen_for_ticket_events(db: std::sync::Weak<Database>) {
         };
         let listener = async {
             let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
-            l.listen("hc_ticket_events").await?;
+            l.listen_all(["hc_ticket_events", "hc_ticket_signals"])
+                .await?;
             Ok::<_, sqlx::Error>(l)
         };
         let mut listener = match listener.await {
@@ -528,6 +566,12 @@ async fn listen_for_ticket_events(db: std::sync::Weak<Database>) {
         }
         loop {
             match listener.try_recv().await {
+                Ok(Some(n)) if n.channel() == "hc_ticket_signals" => {
+                    let Some(d) = db.upgrade() else { return };
+                    if let Ok(signal) = serde_json::from_str::<TicketSignal>(n.payload()) {
+                        let _ = d.ticket_signals.send(signal);
+                    }
+                }
                 Ok(Some(n)) => {
                     let Some(d) = db.upgrade() else { return };
                     let id: i64 = n.payload().parse().unwrap_or(0);

@@ -19,7 +19,8 @@ struct Stream {
 /// One received event.
 #[derive(Debug)]
 struct Received {
-    id: i64,
+    /// `None` for ephemeral signals (typing, presence).
+    id: Option<i64>,
     kind: String,
     data: Value,
 }
@@ -46,8 +47,28 @@ async fn subscribe(app: &TestApp, user: &User, last_event_id: Option<i64>) -> St
 }
 
 impl Stream {
-    /// The next event (comments skipped), failing the test after 15 s.
+    /// The next stored event (with an id), failing the test after 15 s.
     async fn next(&mut self) -> Received {
+        loop {
+            let e = self.next_any().await;
+            if e.id.is_some() {
+                return e;
+            }
+        }
+    }
+
+    /// The next ephemeral signal (no id).
+    async fn next_signal(&mut self) -> Received {
+        loop {
+            let e = self.next_any().await;
+            if e.id.is_none() {
+                return e;
+            }
+        }
+    }
+
+    /// The next event of either kind (comments skipped), failing the test after 15 s.
+    async fn next_any(&mut self) -> Received {
         let limit = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(end) = self.buf.find("\n\n") {
@@ -62,14 +83,14 @@ impl Stream {
                         data.push_str(v.trim_start());
                     }
                 }
-                if let Some(id) = id {
-                    return Received {
-                        id,
-                        kind,
-                        data: serde_json::from_str(&data).expect("event data is JSON"),
-                    };
+                if data.is_empty() {
+                    continue; // a comment (keep-alive)
                 }
-                continue;
+                return Received {
+                    id,
+                    kind,
+                    data: serde_json::from_str(&data).expect("event data is JSON"),
+                };
             }
             let chunk = tokio::time::timeout_at(limit, self.resp.chunk())
                 .await
@@ -195,7 +216,7 @@ async fn agents_see_new_tickets_and_a_reconnect_gets_what_was_missed() {
     // While the agent is away: the customer writes twice.
     message(&b, &alice, &id, "Still locked out.", false).await;
     message(&b, &alice, &id, "Hello?", false).await;
-    let mut resumed = subscribe(&b, &agent, Some(created.id)).await;
+    let mut resumed = subscribe(&b, &agent, created.id).await;
     let mut bodies = Vec::new();
     while bodies.len() < 3 {
         let e = resumed.next().await;
@@ -229,4 +250,85 @@ async fn the_stream_needs_a_token_and_a_valid_last_event_id() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["invalid_params"][0]["name"], "Last-Event-ID");
+}
+
+#[tokio::test]
+async fn typing_reaches_the_other_party_on_another_replica_and_nobody_else() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let alice = a.customer("alice");
+    let bob = a.customer("bob");
+    let agent = a.agent("ada").await;
+    let ticket = a.create_ticket(&alice, "Refund", "For order 1182").await;
+    let id = ticket["id"].as_str().unwrap().to_string();
+    let bobs = a.create_ticket(&bob, "Labels", "Blank").await;
+    let bobs = bobs["id"].as_str().unwrap().to_string();
+    let mut alice_stream = subscribe(&b, &alice, None).await;
+    let mut bob_stream = subscribe(&b, &bob, None).await;
+
+    // Bob may not signal on Alice's ticket: it does not exist for him.
+    let r = a
+        .post(&bob, &format!("/api/v1/tickets/{id}/typing"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = a
+        .post(&agent, &format!("/api/v1/tickets/{id}/typing"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let r = a
+        .post(&agent, &format!("/api/v1/tickets/{id}/typing"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "one a second");
+    let e = alice_stream.next_signal().await;
+    assert_eq!(e.kind, "typing");
+    assert_eq!(e.data["ticket_id"], id.as_str());
+    assert_eq!(e.data["user_id"], agent.id.to_string());
+    // Bob heard nothing of it: the next thing on his stream is about his own ticket.
+    message(&a, &agent, &bobs, "Which printer model?", false).await;
+    let e = bob_stream.next_any().await;
+    assert_eq!(e.data["ticket_id"], bobs.as_str(), "{e:?}");
+}
+
+#[tokio::test]
+async fn agents_see_which_other_agents_are_viewing_a_ticket() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let alice = a.customer("alice");
+    let ada = a.agent("ada").await;
+    let max = a.agent("max").await;
+    let ticket = a.create_ticket(&alice, "Customs", "Form CN22?").await;
+    let id = ticket["id"].as_str().unwrap().to_string();
+    let mut max_stream = subscribe(&b, &max, None).await;
+    let viewing = |v: bool| json!({"viewing": v});
+    let r = a
+        .post(
+            &ada,
+            &format!("/api/v1/tickets/{id}/viewing"),
+            viewing(true),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let e = max_stream.next_signal().await;
+    assert_eq!(
+        (e.kind.as_str(), e.data["user_id"].as_str()),
+        ("viewing", Some(ada.id.to_string().as_str()))
+    );
+    let r = a
+        .post(
+            &ada,
+            &format!("/api/v1/tickets/{id}/viewing"),
+            viewing(false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(max_stream.next_signal().await.kind, "left");
+    // Customers neither share nor see presence.
+    let r = a
+        .post(
+            &alice,
+            &format!("/api/v1/tickets/{id}/viewing"),
+            viewing(true),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }

@@ -13,15 +13,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
 use super::error::{ApiError, InvalidParam};
+use super::extract::ApiJson;
+use super::tickets::TicketPath;
 use super::AppState;
+use crate::auth::Role;
 use crate::auth::{AuthUser, Claims};
-use crate::db::Database;
+use crate::db::{Database, TicketSignal};
 use crate::tickets::events::{self, TicketEvent};
+use crate::tickets::{queries, TicketId};
 
 /// How often a stream reads the log even without a notification (a lost NOTIFY, a
 /// listener reconnecting): the upper bound on an event's delay in the worst case.
@@ -30,9 +34,19 @@ const POLL_ANYWAY: Duration = Duration::from_secs(5);
 struct Subscriber {
     db: Arc<Database>,
     claims: Claims,
+    staff: bool,
     last: i64,
     wake: tokio::sync::watch::Receiver<i64>,
+    signals: tokio::sync::broadcast::Receiver<TicketSignal>,
     pending: VecDeque<TicketEvent>,
+}
+
+/// What a stream waited for.
+enum Woken {
+    /// The log may have grown (or it is time to look anyway).
+    Log,
+    /// An ephemeral signal to pass on.
+    Signal(Event),
 }
 
 impl Subscriber {
@@ -61,8 +75,60 @@ impl Subscriber {
                 // Nothing new, or the database is away for a moment: wait for a wake-up.
                 Ok(_) | Err(_) => {}
             }
-            let _ = tokio::time::timeout(POLL_ANYWAY, self.wake.changed()).await;
+            if let Woken::Signal(event) = self.wait().await {
+                return event;
+            }
         }
+    }
+
+    /// Waits for the log to grow, for a signal this subscriber may see, or for the
+    /// periodic look.
+    async fn wait(&mut self) -> Woken {
+        let deadline = tokio::time::Instant::now() + POLL_ANYWAY;
+        loop {
+            tokio::select! {
+                _ = self.wake.changed() => return Woken::Log,
+                _ = tokio::time::sleep_until(deadline) => return Woken::Log,
+                signal = self.signals.recv() => match signal {
+                    Ok(signal) => {
+                        if let Some(event) = self.deliverable(signal).await {
+                            return Woken::Signal(event);
+                        }
+                    }
+                    // Skipped stale signals, or the replica is shutting down.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        return Woken::Log;
+                    }
+                },
+            }
+        }
+    }
+
+    /// The event for `signal` if this subscriber should see it: never their own; agents'
+    /// presence only for agents and admins; and only for a ticket that Row Level
+    /// Security lets them read.
+    async fn deliverable(&self, signal: TicketSignal) -> Option<Event> {
+        if signal.user_id == self.claims.sub || (signal.kind != "typing" && !self.staff) {
+            return None;
+        }
+        let ticket = TicketId(signal.ticket_id);
+        let visible = self
+            .db
+            .read_as(&self.claims, move |conn, _| {
+                Box::pin(async move { queries::get(conn, ticket).await })
+            })
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        if !visible {
+            return None;
+        }
+        Event::default()
+            .event(signal.kind.clone())
+            .json_data(&signal)
+            .ok()
     }
 }
 
@@ -103,20 +169,19 @@ pub async fn events(
         .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))?;
     // Subscribe before reading the starting point, so nothing falls in between.
     let wake = db.subscribe_ticket_events();
-    let last = match resume {
-        Some(id) => id,
-        None => {
-            db.read_as(&claims, |conn, _| {
-                Box::pin(async move { events::latest(conn).await })
-            })
-            .await?
-        }
-    };
+    let signals = db.subscribe_ticket_signals();
+    let (latest, role) = db
+        .read_as(&claims, |conn, session| {
+            Box::pin(async move { Ok((events::latest(conn).await?, session.role)) })
+        })
+        .await?;
     let subscriber = Subscriber {
         db,
         claims,
-        last,
+        staff: role != Role::Customer,
+        last: resume.unwrap_or(latest),
         wake,
+        signals,
         pending: VecDeque::new(),
     };
     let stream = stream::unfold(subscriber, |mut s| async move {
@@ -124,4 +189,112 @@ pub async fn events(
         Some((Ok(event), s))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// At most one typing signal per user and ticket this often (per replica: the limit
+/// only protects the database from a runaway client, the signal itself is ephemeral).
+const TYPING_EVERY: Duration = Duration::from_secs(1);
+
+fn typing_too_soon(user: uuid::Uuid, ticket: uuid::Uuid) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+    static LAST: OnceLock<Mutex<HashMap<(uuid::Uuid, uuid::Uuid), Instant>>> = OnceLock::new();
+    let mut last = LAST
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    if last.len() > 10_000 {
+        last.retain(|_, at| now.duration_since(*at) < TYPING_EVERY);
+    }
+    match last.get(&(user, ticket)) {
+        Some(at) if now.duration_since(*at) < TYPING_EVERY => true,
+        _ => {
+            last.insert((user, ticket), now);
+            false
+        }
+    }
+}
+
+/// Checks the caller can read the ticket (404 otherwise, as every ticket endpoint) and
+/// returns their role.
+async fn visible_ticket(db: &Database, claims: &Claims, id: TicketId) -> Result<Role, ApiError> {
+    let (ticket, role) = db
+        .read_as(claims, move |conn, session| {
+            Box::pin(async move { Ok((queries::get(conn, id).await?, session.role)) })
+        })
+        .await?;
+    match ticket {
+        Some(_) => Ok(role),
+        None => Err(ApiError::NotFound("no such ticket".into())),
+    }
+}
+
+/// `POST /api/v1/tickets/{id}/typing`: tells the other people on the ticket, right
+/// now, that the caller is typing (not stored; at most once a second: 429).
+pub async fn typing(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    TicketPath(id): TicketPath,
+) -> Result<StatusCode, ApiError> {
+    let db = state
+        .db
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))?;
+    visible_ticket(&db, &claims, id).await?;
+    if typing_too_soon(claims.sub, id.0) {
+        return Err(ApiError::TooManyRequests(
+            "typing signals are limited to one a second per ticket".into(),
+        ));
+    }
+    db.send_ticket_signal(&TicketSignal {
+        kind: "typing".into(),
+        ticket_id: id.0,
+        user_id: claims.sub,
+    })
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The body of `POST /api/v1/tickets/{id}/viewing`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewingBody {
+    viewing: Option<bool>,
+}
+
+/// `POST /api/v1/tickets/{id}/viewing` `{"viewing": true|false}` (agents and admins):
+/// tells the other agents on their streams that the caller opened (`viewing`) or left
+/// (`left`) the ticket, so two agents do not answer one customer at once. Not stored:
+/// a client repeats `true` every 30 s while the ticket is open, and front ends drop a
+/// viewer they have not heard from in a minute.
+pub async fn viewing(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    TicketPath(id): TicketPath,
+    ApiJson(body): ApiJson<ViewingBody>,
+) -> Result<StatusCode, ApiError> {
+    let Some(viewing) = body.viewing else {
+        return Err(ApiError::BadRequest(vec![InvalidParam {
+            name: "viewing".into(),
+            reason: "is required: true or false".into(),
+        }]));
+    };
+    let db = state
+        .db
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))?;
+    if visible_ticket(&db, &claims, id).await? == Role::Customer {
+        return Err(ApiError::Forbidden(
+            "only agents and admins share their presence".into(),
+        ));
+    }
+    db.send_ticket_signal(&TicketSignal {
+        kind: if viewing { "viewing" } else { "left" }.into(),
+        ticket_id: id.0,
+        user_id: claims.sub,
+    })
+    .await?;
+    Ok(StatusCode::ACCEPTED)
 }

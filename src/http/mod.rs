@@ -75,6 +75,8 @@ pub fn router(state: AppState) -> Router {
             get(tickets::get).patch(tickets::patch),
         )
         .route("/api/v1/tickets/{id}/timeline", get(tickets::timeline))
+        .route("/api/v1/tickets/{id}/typing", post(events::typing))
+        .route("/api/v1/tickets/{id}/viewing", post(events::viewing))
         .route("/api/v1/tickets/{id}/messages", post(tickets::post_message))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
