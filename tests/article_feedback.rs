@@ -4,29 +4,16 @@
 
 mod ticket_support;
 
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use ticket_support::{assert_problem, spawn_app, wait_until, TestApp};
+use ticket_support::{assert_problem, spawn_app};
 
 const ARTICLE: &str = "/api/v1/articles/account/reset-password/feedback";
-
-async fn ready(app: &TestApp) {
-    wait_until("the knowledge base", Duration::from_secs(30), || async {
-        app.client
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-    })
-    .await;
-}
 
 #[tokio::test]
 async fn a_customer_votes_once_per_article_and_may_change_their_mind() {
     let app = spawn_app().await;
-    ready(&app).await;
+    app.knowledge_base_ready().await;
     let alice = app.customer("alice");
     let agent = app.agent("ada").await;
     let r = app.post(&alice, ARTICLE, json!({"helpful": true})).await;
@@ -59,7 +46,7 @@ async fn a_customer_votes_once_per_article_and_may_change_their_mind() {
 #[tokio::test]
 async fn anonymous_votes_count_and_are_limited_per_client_address() {
     let app = spawn_app().await;
-    ready(&app).await;
+    app.knowledge_base_ready().await;
     for i in 0..helpcenter::feedback::ANON_VOTES_PER_HOUR {
         let r = app
             .send(
@@ -98,7 +85,7 @@ async fn anonymous_votes_count_and_are_limited_per_client_address() {
 #[tokio::test]
 async fn only_agents_read_totals_and_the_database_shows_customers_only_their_votes() {
     let app = spawn_app().await;
-    ready(&app).await;
+    app.knowledge_base_ready().await;
     let alice = app.customer("alice");
     let bob = app.customer("bob");
     assert_eq!(
@@ -132,7 +119,7 @@ async fn only_agents_read_totals_and_the_database_shows_customers_only_their_vot
 #[tokio::test]
 async fn votes_name_their_problems() {
     let app = spawn_app().await;
-    ready(&app).await;
+    app.knowledge_base_ready().await;
     let alice = app.customer("alice");
     let r = app
         .post(

@@ -331,14 +331,7 @@ async fn tickets_are_served_over_a_tls_database_connection() {
 #[tokio::test]
 async fn a_new_ticket_comes_back_with_the_articles_that_may_answer_it() {
     let app = spawn_app().await;
-    wait_until("the knowledge base", Duration::from_secs(30), || async {
-        app.client
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-    })
-    .await;
+    app.knowledge_base_ready().await;
     let alice = app.customer("alice");
     let r = app
         .post(

@@ -163,10 +163,7 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resume = last_event_id(&headers)?;
-    let db = state
-        .db
-        .clone()
-        .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))?;
+    let db = super::tickets::db(&state)?.clone();
     // Subscribe before reading the starting point, so nothing falls in between.
     let wake = db.subscribe_ticket_events();
     let signals = db.subscribe_ticket_signals();
@@ -238,10 +235,7 @@ pub async fn typing(
     AuthUser(claims): AuthUser,
     TicketPath(id): TicketPath,
 ) -> Result<StatusCode, ApiError> {
-    let db = state
-        .db
-        .clone()
-        .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))?;
+    let db = super::tickets::db(&state)?.clone();
     visible_ticket(&db, &claims, id).await?;
     if typing_too_soon(claims.sub, id.0) {
         return Err(ApiError::TooManyRequests(
@@ -281,10 +275,7 @@ pub async fn viewing(
             reason: "is required: true or false".into(),
         }]));
     };
-    let db = state
-        .db
-        .clone()
-        .ok_or_else(|| ApiError::Unavailable("tickets are not configured".into()))?;
+    let db = super::tickets::db(&state)?.clone();
     if visible_ticket(&db, &claims, id).await? == Role::Customer {
         return Err(ApiError::Forbidden(
             "only agents and admins share their presence".into(),

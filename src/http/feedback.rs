@@ -76,10 +76,7 @@ pub async fn vote(
         }]));
     };
     let slug = article_of(&state, &path)?;
-    let db = state
-        .db
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("feedback is not configured".into()))?;
+    let db = super::tickets::db(&state)?;
     let slug_text = slug.as_str().to_string();
     let status = match claims {
         Some(claims) => {
@@ -124,10 +121,7 @@ pub async fn totals(
 ) -> Result<Response, ApiError> {
     let claims = claims_from_headers(headers, &state.jwt)?;
     let slug = article_of(state, path)?;
-    let db = state
-        .db
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("feedback is not configured".into()))?;
+    let db = super::tickets::db(state)?;
     let slug_text = slug.as_str().to_string();
     let (role, totals) = db
         .read_as(&claims, move |conn, session| {

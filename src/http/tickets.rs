@@ -23,7 +23,7 @@ use crate::tickets::{
 };
 
 /// The database, or 503 when the service runs without one.
-fn db(state: &AppState) -> Result<&Arc<Database>, ApiError> {
+pub(super) fn db(state: &AppState) -> Result<&Arc<Database>, ApiError> {
     state
         .db
         .as_ref()

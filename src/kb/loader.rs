@@ -34,6 +34,29 @@ pub struct FileError {
     pub message: String,
 }
 
+impl FileError {
+    /// The problem of a file whose slug another file already holds (it is skipped).
+    pub fn duplicate_slug(path: &str, slug: &Slug, holder: &str) -> FileError {
+        FileError {
+            path: path.to_string(),
+            line: 1,
+            column: None,
+            message: format!(
+                "{DUPLICATE_SLUG} {:?}: {holder} already uses it; this file is skipped",
+                slug.as_str()
+            ),
+        }
+    }
+
+    /// Whether this is [`FileError::duplicate_slug`]'s problem (retried when the slug
+    /// is let go).
+    pub fn is_duplicate_slug(&self) -> bool {
+        self.message.starts_with(DUPLICATE_SLUG)
+    }
+}
+
+const DUPLICATE_SLUG: &str = "duplicate slug";
+
 /// One markdown file as read from disk.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
@@ -299,15 +322,11 @@ pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
         match result {
             Ok(article) => {
                 if let Err(first) = claims.claim(&article.slug, &src.rel_path) {
-                    out.errors.push(FileError {
-                        path: src.rel_path.clone(),
-                        line: 1,
-                        column: None,
-                        message: format!(
-                            "duplicate slug {:?}: {first} already uses it; this file is skipped",
-                            article.slug.as_str()
-                        ),
-                    });
+                    out.errors.push(FileError::duplicate_slug(
+                        &src.rel_path,
+                        &article.slug,
+                        &first,
+                    ));
                     continue;
                 }
                 out.articles.push(article);

@@ -152,7 +152,7 @@ impl FileStates {
             }
         }
         for e in &loaded.errors {
-            if e.message.starts_with("duplicate slug") {
+            if e.is_duplicate_slug() {
                 s.waiting_for_slug.insert(e.path.clone());
             }
             s.errors.insert(e.path.clone(), e.clone());
@@ -206,15 +206,7 @@ impl FileStates {
                     let holder = s.owners.get(&article.slug).cloned().unwrap_or_default();
                     s.errors.insert(
                         path.clone(),
-                        FileError {
-                            path: path.clone(),
-                            line: 1,
-                            column: None,
-                            message: format!(
-                                "duplicate slug {:?}: {holder} already uses it; this file is skipped",
-                                article.slug.as_str()
-                            ),
-                        },
+                        FileError::duplicate_slug(&path, &article.slug, &holder),
                     );
                     s.waiting_for_slug.insert(path);
                 }
@@ -403,15 +395,7 @@ impl FileStates {
                 if let Some(owner) = next.owners.get(&article.slug).filter(|o| *o != path) {
                     next.errors.insert(
                         path.clone(),
-                        FileError {
-                            path: path.clone(),
-                            line: 1,
-                            column: None,
-                            message: format!(
-                                "duplicate slug {:?}: {owner} already uses it; this file is skipped",
-                                article.slug.as_str()
-                            ),
-                        },
+                        FileError::duplicate_slug(path, &article.slug, owner),
                     );
                     next.waiting_for_slug.insert(path.clone());
                     if let Some(state) = next.files.get_mut(path) {

@@ -218,6 +218,19 @@ impl TestApp {
         replica
     }
 
+    /// Waits until the service's knowledge base answers (`/readyz`), for stories that
+    /// need articles.
+    pub async fn knowledge_base_ready(&self) {
+        wait_until("the knowledge base", Duration::from_secs(30), || async {
+            self.client
+                .get(format!("{}/readyz", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        })
+        .await;
+    }
+
     /// A new customer (the profile appears with the first request).
     pub fn customer(&self, name: &str) -> User {
         let id = Uuid::new_v4();
