@@ -98,6 +98,9 @@ pub struct Database {
     /// oldest, which are stale by then anyway.
     ticket_signals: tokio::sync::broadcast::Sender<TicketSignal>,
     ticket_events_listening: std::sync::Once,
+    /// Set when the server shuts down: event streams end, so that a graceful shutdown
+    /// is not held open forever by subscribers.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// An ephemeral ticket signal: not stored, delivered to whoever listens right now.
@@ -175,7 +178,19 @@ impl Database {
             ticket_events: tokio::sync::watch::channel(0).0,
             ticket_signals: tokio::sync::broadcast::channel(256).0,
             ticket_events_listening: std::sync::Once::new(),
+            closing: tokio::sync::watch::channel(false).0,
         }))
+    }
+
+    /// Ends every event stream of this replica (the server is shutting down; clients
+    /// reconnect elsewhere with `Last-Event-ID`).
+    pub fn end_event_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Turns true when the event streams must end.
+    pub fn event_streams_closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Receives the ephemeral signals of every replica (starts the listener like

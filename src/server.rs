@@ -64,6 +64,15 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {e}");
         }
     });
+    // Event streams never end by themselves: end them when shutdown starts, or the
+    // graceful shutdown would wait for them forever.
+    let db = state.db.clone();
+    let shutdown = async move {
+        shutdown.await;
+        if let Some(db) = db {
+            db.end_event_streams();
+        }
+    };
     // Connection info gives handlers the client's address (anonymous feedback limits).
     axum::serve(
         listener,

@@ -338,3 +338,25 @@ async fn agents_see_which_other_agents_are_viewing_a_ticket() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_ends_open_streams_instead_of_waiting_for_them() {
+    let mut a = spawn_app().await;
+    let alice = a.customer("alice");
+    let mut stream = subscribe(&a, &alice, None).await;
+    a.begin_shutdown();
+    // The stream ends (the server would otherwise wait for it forever on SIGTERM).
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.resp.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the event stream was still open 10 s after shutdown began"
+    );
+}

@@ -38,6 +38,7 @@ struct Subscriber {
     last: i64,
     wake: tokio::sync::watch::Receiver<i64>,
     signals: tokio::sync::broadcast::Receiver<TicketSignal>,
+    closing: tokio::sync::watch::Receiver<bool>,
     pending: VecDeque<TicketEvent>,
 }
 
@@ -47,18 +48,26 @@ enum Woken {
     Log,
     /// An ephemeral signal to pass on.
     Signal(Event),
+    /// The server is shutting down: end the stream.
+    Closing,
 }
 
 impl Subscriber {
-    async fn next_event(&mut self) -> Event {
+    /// The next event, or `None` when the stream must end (server shutting down).
+    async fn next_event(&mut self) -> Option<Event> {
         loop {
+            if *self.closing.borrow() {
+                return None;
+            }
             if let Some(e) = self.pending.pop_front() {
                 self.last = e.id;
-                return Event::default()
-                    .id(e.id.to_string())
-                    .event(e.kind.clone())
-                    .json_data(&e)
-                    .unwrap_or_else(|_| Event::default().comment("unencodable event"));
+                return Some(
+                    Event::default()
+                        .id(e.id.to_string())
+                        .event(e.kind.clone())
+                        .json_data(&e)
+                        .unwrap_or_else(|_| Event::default().comment("unencodable event")),
+                );
             }
             let after = self.last;
             let page = self
@@ -75,8 +84,10 @@ impl Subscriber {
                 // Nothing new, or the database is away for a moment: wait for a wake-up.
                 Ok(_) | Err(_) => {}
             }
-            if let Woken::Signal(event) = self.wait().await {
-                return event;
+            match self.wait().await {
+                Woken::Signal(event) => return Some(event),
+                Woken::Closing => return None,
+                Woken::Log => {}
             }
         }
     }
@@ -87,6 +98,7 @@ impl Subscriber {
         let deadline = tokio::time::Instant::now() + POLL_ANYWAY;
         loop {
             tokio::select! {
+                _ = self.closing.changed() => return Woken::Closing,
                 _ = self.wake.changed() => return Woken::Log,
                 _ = tokio::time::sleep_until(deadline) => return Woken::Log,
                 signal = self.signals.recv() => match signal {
@@ -173,6 +185,7 @@ pub async fn events(
         })
         .await?;
     let subscriber = Subscriber {
+        closing: db.event_streams_closing(),
         db,
         claims,
         staff: role != Role::Customer,
@@ -182,7 +195,7 @@ pub async fn events(
         pending: VecDeque::new(),
     };
     let stream = stream::unfold(subscriber, |mut s| async move {
-        let event = s.next_event().await;
+        let event = s.next_event().await?;
         Some((Ok(event), s))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

@@ -218,6 +218,13 @@ impl TestApp {
         replica
     }
 
+    /// Starts the service's graceful shutdown (as SIGTERM does), keeping the database.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Waits until the service's knowledge base answers (`/readyz`), for stories that
     /// need articles.
     pub async fn knowledge_base_ready(&self) {
