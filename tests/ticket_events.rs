@@ -347,12 +347,7 @@ async fn a_shutdown_ends_open_streams_instead_of_waiting_for_them() {
     a.begin_shutdown();
     // The stream ends (the server would otherwise wait for it forever on SIGTERM).
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match stream.resp.chunk().await {
-                Ok(Some(_)) => continue,
-                Ok(None) | Err(_) => break,
-            }
-        }
+        while let Ok(Some(_)) = stream.resp.chunk().await {}
     })
     .await;
     assert!(
