@@ -14,7 +14,8 @@
 //!
 //! Between rebuilds, the live generation takes incremental updates ([`apply_update`]):
 //! the changed articles are deleted and re-added by slug in one tantivy commit, their
-//! HTML is appended to `html.bin` (never rewritten, so older snapshots stay valid), and
+//! HTML and sections are appended to `html.bin` (never rewritten, so older snapshots
+//! stay valid), and
 //! the manifest is replaced by rename after the commit.
 
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -106,9 +107,12 @@ pub struct Fields {
     pub html_len: Field,
     /// Headings as JSON (stored only).
     pub headings_json: Field,
-    /// Sections in the compact form of [`encode_sections`] (stored only): best-section
-    /// and snippet selection.
-    pub sections: Field,
+    /// Where the article's sections, in the compact form of [`encode_sections`], start
+    /// in the generation's blob file (stored only): best-section and snippet selection
+    /// read them from the memory map, without decompressing a doc-store block.
+    pub sections_offset: Field,
+    /// Their length in bytes (stored only).
+    pub sections_len: Field,
 }
 
 /// Builds the schema and its field handles.
@@ -144,7 +148,8 @@ pub fn schema() -> (Schema, Fields) {
         html_offset: b.add_u64_field("html_offset", STORED),
         html_len: b.add_u64_field("html_len", STORED),
         headings_json: b.add_text_field("headings_json", STORED),
-        sections: b.add_text_field("sections", STORED),
+        sections_offset: b.add_u64_field("sections_offset", STORED),
+        sections_len: b.add_u64_field("sections_len", STORED),
     };
     (b.build(), fields)
 }
@@ -157,9 +162,15 @@ pub fn register_analyzers(index: &Index) {
 
 /// The tantivy document for an article. Drafts must not be passed here.
 ///
-/// The HTML itself lives in the generation's `html.bin` at `html_at` (offset, length):
-/// kept out of the doc store, search hits do not decompress it.
-pub fn document(f: &Fields, a: &Article, html_at: (u64, u64)) -> TantivyDocument {
+/// The HTML and the encoded sections live in the generation's blob file (`html.bin`) at
+/// `html_at` and `sections_at` (offset, length): kept out of the doc store, loading a
+/// hit decompresses only its small fields.
+pub fn document(
+    f: &Fields,
+    a: &Article,
+    html_at: (u64, u64),
+    sections_at: (u64, u64),
+) -> TantivyDocument {
     let body = a.body_text();
     let headings = a.headings_text();
     let tags_joined = a
@@ -187,7 +198,8 @@ pub fn document(f: &Fields, a: &Article, html_at: (u64, u64)) -> TantivyDocument
         f.html_offset => html_at.0,
         f.html_len => html_at.1,
         f.headings_json => serde_json::to_string(&a.headings).unwrap_or_default(),
-        f.sections => encode_sections(&a.sections),
+        f.sections_offset => sections_at.0,
+        f.sections_len => sections_at.1,
     );
     if let Some(s) = &a.summary {
         d.add_text(f.summary, s);
@@ -291,7 +303,8 @@ pub struct OpenIndex {
     pub html: HtmlStore,
 }
 
-/// The articles' sanitized HTML of one generation: a memory-mapped `html.bin`, or bytes
+/// The articles' sanitized HTML and encoded sections of one generation (the blob file
+/// `html.bin`): memory-mapped, or bytes
 /// in memory for the in-memory fallback index.
 pub enum HtmlStore {
     /// `html.bin` of a generation on disk.
@@ -435,7 +448,10 @@ fn fill(
         if !a.draft {
             let at = (html.len() as u64, a.html.len() as u64);
             html.extend_from_slice(a.html.as_bytes());
-            writer.add_document(document(fields, a, at))?;
+            let sections = encode_sections(&a.sections);
+            let sections_at = (html.len() as u64, sections.len() as u64);
+            html.extend_from_slice(sections.as_bytes());
+            writer.add_document(document(fields, a, at, sections_at))?;
             count += 1;
         }
         if i % 256 == 0 {
@@ -467,7 +483,10 @@ pub fn build_generation(
     let result = (|| {
         std::fs::create_dir_all(&building)?;
         let (schema, fields) = schema();
-        let index = Index::create_in_dir(&building, schema)?;
+        let index = Index::builder()
+            .schema(schema)
+            .settings(index_settings())
+            .create_in_dir(&building)?;
         register_analyzers(&index);
         let mut html = Vec::new();
         let count = fill(&index, &fields, articles, progress, &mut html)?;
@@ -518,7 +537,10 @@ pub fn build_generation(
 /// Builds an index in memory: the fallback when the index folder cannot be written.
 pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex, IndexError> {
     let (schema, fields) = schema();
-    let index = Index::create_in_ram(schema);
+    let index = Index::builder()
+        .schema(schema)
+        .settings(index_settings())
+        .create_in_ram()?;
     register_analyzers(&index);
     let mut html = Vec::new();
     let count = fill(&index, &fields, articles, &|_| {}, &mut html)?;
@@ -552,6 +574,15 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), IndexError> {
     )?;
     std::fs::rename(&tmp, dir.join(MANIFEST))?;
     Ok(())
+}
+
+/// Doc-store blocks of 4 KiB instead of 16: with the sections in the blob file a
+/// document is a few hundred bytes, and a hit decompresses one small block.
+fn index_settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings {
+        docstore_blocksize: 4096,
+        ..tantivy::IndexSettings::default()
+    }
 }
 
 /// Memory for the incremental writer: updates are a few articles at a time.
@@ -597,7 +628,8 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
         for a in &update.add {
             writer.delete_term(Term::from_field_text(idx.fields.slug, a.slug.as_str()));
             let at = html.append(a.html.as_bytes())?;
-            writer.add_document(document(&idx.fields, a, at))?;
+            let sections_at = html.append(encode_sections(&a.sections).as_bytes())?;
+            writer.add_document(document(&idx.fields, a, at, sections_at))?;
         }
         html.flush()?;
         writer.commit()?;

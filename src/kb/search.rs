@@ -33,7 +33,9 @@ use tantivy_fst::Automaton;
 
 use super::facets::FacetCollector;
 pub use super::facets::{FacetCount, Facets};
-use super::index::{decode_sections, en_analyzer, raw_analyzer, Fields, OpenIndex, SectionView};
+use super::index::{
+    decode_sections, en_analyzer, raw_analyzer, Fields, HtmlStore, OpenIndex, SectionView,
+};
 use super::query::{parse_query, ParsedQuery};
 use super::scoring::{AddScoreQuery, Bm25fQuery, SafeSeekQuery};
 use super::search_config::Synonyms;
@@ -404,7 +406,7 @@ pub fn search(
     let mut hits = Vec::with_capacity(docs.len());
     for (score, addr) in docs.into_iter().take(req.limit) {
         let doc: TantivyDocument = searcher.doc(addr)?;
-        hits.push(hit_from_doc(f, &doc, score, &matched, analyzers));
+        hits.push(hit_from_doc(f, &doc, &idx.html, score, &matched, analyzers));
     }
     Ok(SearchResults {
         query: req.q.clone(),
@@ -951,6 +953,7 @@ pub fn doc_str(doc: &TantivyDocument, field: Field) -> String {
 fn hit_from_doc(
     f: &Fields,
     doc: &TantivyDocument,
+    blobs: &HtmlStore,
     score: Score,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
@@ -958,9 +961,11 @@ fn hit_from_doc(
     let slug = doc_str(doc, f.slug);
     let summary = Some(doc_str(doc, f.summary)).filter(|s| !s.is_empty());
     let tags = doc_strs(doc, f.tag);
-    let encoded = doc
-        .get_first(f.sections)
-        .and_then(|v| v.as_str())
+    let encoded = blobs
+        .get(
+            doc_u64(doc, f.sections_offset),
+            doc_u64(doc, f.sections_len),
+        )
         .unwrap_or_default();
     let sections = decode_sections(encoded);
     let (best, snippet) =
