@@ -333,6 +333,10 @@ impl HtmlStore {
         // SAFETY: `html.bin` is only ever appended to (by `apply_update`), never
         // truncated or rewritten, so the bytes a mapping covers never change; a rebuild
         // writes a new folder, and deleting a mapped file keeps the mapping valid.
+        // Measured on MDN: the mapped pages end up resident over a load run (89 MiB of
+        // the server's 187 MiB RSS after the HTTP bench; MADV_RANDOM did not change
+        // that). Positioned reads held the RSS at 47 MiB but cost 27 µs per search, so
+        // the map stays while the memory target (200 MB) holds.
         let map = unsafe { memmap2::Mmap::map(&file)? };
         Ok(HtmlStore::Mapped(map))
     }
