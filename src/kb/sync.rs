@@ -126,10 +126,12 @@ impl SyncPlan {
 }
 
 impl FileStates {
-    /// The state right after a full load that the index now reflects.
-    pub fn from_loaded(root: &Path, loaded: &LoadedArticles) -> FileStates {
+    /// Every file as read with these hashes, the index reflecting each as it is, none
+    /// indexed yet: what both ways of starting ([`Self::from_loaded`],
+    /// [`Self::from_index`]) begin with.
+    fn with_files(root: &Path, hashes: &[(String, [u8; 32])]) -> FileStates {
         let mut s = FileStates::default();
-        for (path, hash) in &loaded.hashes {
+        for (path, hash) in hashes {
             s.files.insert(
                 path.clone(),
                 FileState {
@@ -141,6 +143,12 @@ impl FileStates {
                 },
             );
         }
+        s
+    }
+
+    /// The state right after a full load that the index now reflects.
+    pub fn from_loaded(root: &Path, loaded: &LoadedArticles) -> FileStates {
+        let mut s = FileStates::with_files(root, &loaded.hashes);
         for a in &loaded.articles {
             s.links.insert(a.rel_path.clone(), a.slug.clone());
             if let Some(f) = s.files.get_mut(&a.rel_path) {
@@ -171,19 +179,7 @@ impl FileStates {
         indexed: &[(String, String)],
         unindexed: Vec<(String, Result<Article, ArticleError>)>,
     ) -> FileStates {
-        let mut s = FileStates::default();
-        for (path, hash) in hashes {
-            s.files.insert(
-                path.clone(),
-                FileState {
-                    seen: *hash,
-                    stamp: stamp_of(&root.join(path)).unwrap_or_default(),
-                    reflected: *hash,
-                    indexed: None,
-                    draft: false,
-                },
-            );
-        }
+        let mut s = FileStates::with_files(root, hashes);
         for (path, slug) in indexed {
             let (Some(f), Ok(slug)) = (s.files.get_mut(path), Slug::parse(slug)) else {
                 continue;
