@@ -50,12 +50,13 @@ fn article_of(state: &AppState, path: &str) -> Result<Slug, ApiError> {
     let not_found = || ApiError::NotFound(format!("no published article {path:?}"));
     let slug = path.strip_suffix(SUFFIX).ok_or_else(not_found)?;
     let slug = Slug::parse(slug).map_err(|_| not_found())?;
-    match state.kb.article(&slug)? {
-        Some(_) => Ok(slug),
-        None => Err(ApiError::NotFound(format!(
+    if state.kb.has_article(&slug)? {
+        Ok(slug)
+    } else {
+        Err(ApiError::NotFound(format!(
             "no published article {:?}",
             slug.as_str()
-        ))),
+        )))
     }
 }
 
@@ -148,8 +149,7 @@ pub fn is_feedback_path(state: &AppState, path: &str) -> bool {
     path.ends_with(SUFFIX)
         && Slug::parse(path)
             .ok()
-            .and_then(|s| state.kb.article(&s).ok().flatten())
-            .is_none()
+            .is_none_or(|s| !state.kb.has_article(&s).unwrap_or(false))
 }
 
 /// `GET /api/v1/articles/{slug}` (an article) or `GET /api/v1/articles/{slug}/feedback`

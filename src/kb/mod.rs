@@ -610,6 +610,13 @@ impl KnowledgeBase {
         Ok(results.hits)
     }
 
+    /// Whether a published article has this slug: one term lookup, without rendering
+    /// the article or searching its related articles as [`Self::article`] does.
+    pub fn has_article(&self, slug: &Slug) -> Result<bool, KbError> {
+        let idx = self.index()?;
+        Ok(find_by_slug(&idx, slug.as_str())?.is_some())
+    }
+
     /// A published article with its related articles; `None` for unknown slugs and drafts.
     pub fn article(&self, slug: &Slug) -> Result<Option<ArticleView>, KbError> {
         let idx = self.index()?;
