@@ -35,6 +35,8 @@ pub enum Command {
     /// Measure search relevance on judged datasets.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Print the API's OpenAPI 3.1 document (as served at /api/v1/openapi.json).
+    Openapi,
 }
 
 /// `eval` subcommands.

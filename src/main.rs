@@ -36,6 +36,10 @@ fn main() -> ExitCode {
         Command::Users(UsersCommand::SetRole { who, role, db }) => set_role(&who, role, db),
         Command::Eval(EvalCommand::Beir(args)) => eval_beir(args),
         Command::Eval(EvalCommand::KnownItems(args)) => eval_known_items(args),
+        Command::Openapi => {
+            println!("{}", helpcenter::http::openapi::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

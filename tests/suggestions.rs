@@ -102,4 +102,19 @@ async fn empty_text_suggests_nothing_and_too_long_text_is_a_400_naming_the_field
     assert_eq!(status, 400);
     assert!(content_type.starts_with("application/problem+json"));
     assert_eq!(json["invalid_params"][0]["name"], "subject", "{json}");
+    // The beginning of a long ticket is enough (only its first words count), and keeps
+    // the query string far below the 64 KiB a URI may have.
+    let long_body = "word ".repeat(401);
+    let (status, json, _) = app
+        .get(&format!("/api/v1/suggestions?body={long_body}"))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(json["invalid_params"][0]["name"], "body", "{json}");
+    assert!(
+        json["invalid_params"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2000"),
+        "{json}"
+    );
 }

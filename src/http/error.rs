@@ -11,7 +11,7 @@ use crate::db::{sqlstate, DbError};
 use crate::kb::KbError;
 
 /// One invalid parameter or field.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InvalidParam {
     /// Query parameter, header or JSON field name.
     pub name: String,
@@ -43,6 +43,9 @@ pub enum ApiError {
     /// Well-formed, but the content breaks a rule (422).
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<InvalidParam>),
+    /// The request body is larger than the service accepts (413).
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
     /// The caller sent too many requests of this kind; try later (429).
     #[error("too many requests: {0}")]
     TooManyRequests(String),
@@ -81,7 +84,7 @@ fn join_params(params: &[InvalidParam]) -> String {
 }
 
 /// The RFC 9457 body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI reference naming the problem type.
     #[serde(rename = "type")]
@@ -149,6 +152,13 @@ impl IntoResponse for ApiError {
                 what,
                 Vec::new(),
             ),
+            ApiError::PayloadTooLarge(why) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                why,
+                Vec::new(),
+            ),
             ApiError::TooManyRequests(why) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
@@ -207,6 +217,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to a body over [`super::BODY_LIMIT_BYTES`].
+    pub fn body_too_large() -> ApiError {
+        ApiError::PayloadTooLarge(format!(
+            "the request body must be at most {} bytes",
+            super::BODY_LIMIT_BYTES
+        ))
+    }
+}
+
 impl From<KbError> for ApiError {
     fn from(e: KbError) -> Self {
         match e {
@@ -247,6 +267,12 @@ impl From<sqlx::Error> for ApiError {
                 ApiError::unprocessable(field.as_deref().unwrap_or("body"), message)
             }
             Some("23505") => ApiError::Conflict(message),
+            // A NUL or a character the database encoding lacks, in text that no parser
+            // at the edge checked (the edge refuses NUL in every field it knows).
+            Some("22021") | Some("22P05") => ApiError::unprocessable(
+                field.as_deref().unwrap_or("body"),
+                "contains a character the database cannot store",
+            ),
             _ => ApiError::Internal(e.to_string()),
         }
     }

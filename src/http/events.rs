@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
-use super::error::{ApiError, InvalidParam};
+use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::tickets::TicketPath;
 use super::AppState;
@@ -166,9 +166,26 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     Ok(Some(id))
 }
 
-/// `GET /api/v1/events` (bearer auth): new public messages, status changes and
-/// assignments of the caller's tickets; for agents and admins also internal notes and
-/// new tickets. With `Last-Event-ID`, what was missed since comes first.
+/// Live ticket events
+///
+/// A Server-Sent Events stream: new public messages, status changes and assignments of
+/// the caller's tickets; for agents and admins also internal notes and new tickets, and
+/// other agents viewing a ticket. Stored events have an `id` and the JSON of a
+/// `TicketEvent` as data; `typing`, `viewing` and `left` events have no id. With
+/// `Last-Event-ID`, what was missed since comes first.
+#[utoipa::path(
+    get, path = "/api/v1/events", tag = "tickets",
+    params(
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "Resume after this event."),
+    ),
+    responses(
+        (status = 200, description = "The event stream (`TicketEvent` as each stored event's data).", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "`Last-Event-ID` is not an event id.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn events(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -241,8 +258,22 @@ async fn visible_ticket(db: &Database, claims: &Claims, id: TicketId) -> Result<
     }
 }
 
-/// `POST /api/v1/tickets/{id}/typing`: tells the other people on the ticket, right
-/// now, that the caller is typing (not stored; at most once a second: 429).
+/// Signal typing
+///
+/// Tells the other people on the ticket, right now, that the caller is typing (not
+/// stored; at most once a second per ticket: 429).
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{id}/typing", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    responses(
+        (status = 202, description = "Sent to the ticket's other subscribers."),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Another typing signal for this ticket came less than a second ago.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn typing(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -265,17 +296,35 @@ pub async fn typing(
 }
 
 /// The body of `POST /api/v1/tickets/{id}/viewing`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewingBody {
+    /// `true` while the ticket is open on the agent's screen, `false` when they leave.
+    #[schema(value_type = bool, required = true)]
     viewing: Option<bool>,
 }
 
-/// `POST /api/v1/tickets/{id}/viewing` `{"viewing": true|false}` (agents and admins):
-/// tells the other agents on their streams that the caller opened (`viewing`) or left
+/// Share presence on a ticket
+///
+/// `{"viewing": true|false}` (agents and admins): tells the other agents on their streams that the caller opened (`viewing`) or left
 /// (`left`) the ticket, so two agents do not answer one customer at once. Not stored:
 /// a client repeats `true` every 30 s while the ticket is open, and front ends drop a
 /// viewer they have not heard from in a minute.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{id}/viewing", tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    request_body = ViewingBody,
+    responses(
+        (status = 202, description = "Sent to the other agents' streams."),
+        (status = 400, description = "The body is not JSON or `viewing` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Customers do not share presence.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field has the wrong type.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn viewing(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

@@ -2,6 +2,7 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -35,6 +36,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ApiError::invalid("body", format!("is not valid JSON: {}", e.body_text()))
         }
         JsonRejection::JsonDataError(e) => ApiError::unprocessable("body", e.body_text()),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::body_too_large()
+        }
         JsonRejection::BytesRejection(e) => ApiError::invalid("body", e.body_text()),
         other => ApiError::invalid("body", other.body_text()),
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::error::{ApiError, InvalidParam};
+use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::AppState;
 use crate::auth::{claims_from_headers, MaybeAuthUser, Role};
@@ -22,10 +22,34 @@ use crate::kb::types::Slug;
 const SUFFIX: &str = "/feedback";
 
 /// The body of a vote.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteBody {
+    /// Whether the article answered the reader's question.
+    #[schema(value_type = bool, required = true)]
     helpful: Option<bool>,
+}
+
+/// What a vote answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VoteRecorded {
+    /// The article voted on.
+    pub slug: String,
+    /// The vote as recorded.
+    pub helpful: bool,
+}
+
+/// An article's vote totals.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FeedbackTotals {
+    /// The article.
+    pub slug: String,
+    /// "Yes, helpful."
+    pub helpful: i64,
+    /// "No."
+    pub not_helpful: i64,
+    /// Every vote.
+    pub total: i64,
 }
 
 /// The client's address as the server's socket saw it (`None` without connection info,
@@ -60,9 +84,27 @@ fn article_of(state: &AppState, path: &str) -> Result<Slug, ApiError> {
     }
 }
 
-/// `POST /api/v1/articles/{slug}/feedback` `{"helpful": true|false}`: one vote per
-/// signed-in user per article (a new vote replaces theirs: 200, the first is 201);
-/// without a token the vote is anonymous (201), limited per client address (429).
+/// Vote on an article
+///
+/// "Was this helpful?": one vote per signed-in user per article (a new vote replaces
+/// theirs: 200, the first is 201); without a token the vote is anonymous (201), limited
+/// per client address (429).
+#[utoipa::path(
+    post, path = "/api/v1/articles/{slug}/feedback", tag = "knowledge base",
+    params(("slug" = String, Path, example = "billing/invoices/download-invoice", description = "The article's slug.")),
+    request_body = VoteBody,
+    responses(
+        (status = 200, description = "The caller's earlier vote was replaced.", body = VoteRecorded),
+        (status = 201, description = "The vote was recorded.", body = VoteRecorded),
+        (status = 400, description = "The body is not JSON or `helpful` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A token was given but is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published article has this slug.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field has the wrong type.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many anonymous votes from this address.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn vote(
     State(state): State<AppState>,
     Path(path): Path<String>,
@@ -109,12 +151,29 @@ pub async fn vote(
     };
     Ok((
         status,
-        Json(serde_json::json!({"slug": slug.as_str(), "helpful": helpful})),
+        Json(VoteRecorded {
+            slug: slug.as_str().to_string(),
+            helpful,
+        }),
     )
         .into_response())
 }
 
-/// `GET /api/v1/articles/{slug}/feedback`: vote totals, for agents and admins.
+/// An article's votes
+///
+/// Vote totals, for agents and admins.
+#[utoipa::path(
+    get, path = "/api/v1/articles/{slug}/feedback", tag = "knowledge base",
+    params(("slug" = String, Path, example = "billing/invoices/download-invoice", description = "The article's slug.")),
+    responses(
+        (status = 200, description = "The totals.", body = FeedbackTotals),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Customers cannot read votes.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published article has this slug.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn totals(
     state: &AppState,
     path: &str,
@@ -134,12 +193,12 @@ pub async fn totals(
             "only agents and admins read article feedback".into(),
         ));
     }
-    Ok(Json(serde_json::json!({
-        "slug": slug.as_str(),
-        "helpful": totals.helpful,
-        "not_helpful": totals.not_helpful,
-        "total": totals.helpful + totals.not_helpful,
-    }))
+    Ok(Json(FeedbackTotals {
+        slug: slug.as_str().to_string(),
+        helpful: totals.helpful,
+        not_helpful: totals.not_helpful,
+        total: totals.helpful + totals.not_helpful,
+    })
     .into_response())
 }
 

@@ -4,13 +4,13 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 
-use super::error::{ApiError, InvalidParam};
+use super::error::{ApiError, InvalidParam, Problem};
 use super::AppState;
 use crate::kb::query::MAX_QUERY_CHARS;
 use crate::kb::search::{Hit, SearchRequest, SearchResults};
 use crate::kb::types::{Category, Slug, Tag};
 use crate::kb::{ArticleView, CategoryTree, IndexStatus};
-use crate::tickets::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
+use crate::tickets::MAX_SUBJECT_CHARS;
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 100;
@@ -86,7 +86,26 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
     }
 }
 
-/// `GET /api/v1/search`
+/// Search articles
+///
+/// Published articles matching the words of `q` (typos and a half-typed last word
+/// included), best first, with highlighted snippets and facet counts over every match.
+/// An empty `q` lists every article in the category or tag.
+#[utoipa::path(
+    get, path = "/api/v1/search", tag = "knowledge base",
+    params(
+        ("q" = Option<String>, Query, max_length = 512, example = "downlod invoice", description = "The words to look for."),
+        ("category" = Option<String>, Query, example = "billing", description = "Only this category and its subcategories (`billing/invoices`)."),
+        ("tag" = Option<Vec<String>>, Query, max_items = 10, description = "Only articles with every one of these tags (repeatable)."),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 100, description = "Page size (default 10)."),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000, description = "Page start (default 0)."),
+    ),
+    responses(
+        (status = 200, description = "A page of results.", body = SearchResults),
+        (status = 400, description = "A parameter is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -98,7 +117,19 @@ pub async fn search(
     Ok(Json(results))
 }
 
-/// `GET /api/v1/articles/{*slug}`
+/// Read an article
+///
+/// The sanitized HTML of a published article, its table of contents and related
+/// articles. Slugs may contain `/` (`billing/invoices/download-invoice`).
+#[utoipa::path(
+    get, path = "/api/v1/articles/{slug}", tag = "knowledge base",
+    params(("slug" = String, Path, example = "billing/invoices/download-invoice", description = "The article's slug.")),
+    responses(
+        (status = 200, description = "The article.", body = ArticleView),
+        (status = 404, description = "No published article has this slug.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn article(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -114,23 +145,40 @@ pub async fn article(
     }
 }
 
-/// `GET /api/v1/categories`
+/// The category tree
+#[utoipa::path(
+    get, path = "/api/v1/categories", tag = "knowledge base",
+    responses(
+        (status = 200, description = "Every category with its published article count.", body = CategoryTree),
+        (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryTree>, ApiError> {
     Ok(Json(state.kb.categories()?))
 }
 
-/// `GET /api/v1/index/status`: counts, the last update, files with problems and the
-/// watcher's state. Paths, counts and parse messages only (never article text), so it
-/// can stay public.
+/// The index's state
+///
+/// Counts, the last update, files with problems and the watcher's state. Paths, counts
+/// and parse messages only (never article text), so it can stay public.
+#[utoipa::path(
+    get, path = "/api/v1/index/status", tag = "knowledge base",
+    responses((status = 200, description = "The index's state.", body = IndexStatus)),
+)]
 pub async fn index_status(State(state): State<AppState>) -> Json<IndexStatus> {
     Json(state.kb.status())
 }
+
+/// Longest `body` of a suggestion request. Only the first words of a ticket count
+/// (`query::MAX_WORDS` twice over), and a whole 20,000-character body in a query string
+/// would pass the 64 KiB that a URI may have: a front end sends the beginning.
+pub const MAX_SUGGESTION_BODY_CHARS: usize = 2_000;
 
 /// Most articles suggested for a ticket.
 pub const MAX_SUGGESTIONS: usize = 5;
 
 /// What `GET /api/v1/suggestions` answers.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Suggestions {
     /// Up to five published articles, best first.
     pub articles: Vec<Hit>,
@@ -143,7 +191,7 @@ fn parse_suggestion_params(raw: Option<&str>) -> Result<(String, String), ApiErr
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let (slot, max) = match key.as_ref() {
             "subject" => (&mut subject, MAX_SUBJECT_CHARS),
-            "body" => (&mut body, MAX_BODY_CHARS),
+            "body" => (&mut body, MAX_SUGGESTION_BODY_CHARS),
             _ => continue,
         };
         let chars = value.chars().count();
@@ -163,9 +211,22 @@ fn parse_suggestion_params(raw: Option<&str>) -> Result<(String, String), ApiErr
     }
 }
 
-/// `GET /api/v1/suggestions?subject=&body=`: up to five published articles that may
-/// answer a ticket as the customer writes it. Public, like search: it reveals only
-/// published articles.
+/// Articles for a ticket being written
+///
+/// Up to five published articles that may answer a ticket as the customer writes it
+/// (ticket deflection). Public, like search: it reveals only published articles.
+#[utoipa::path(
+    get, path = "/api/v1/suggestions", tag = "knowledge base",
+    params(
+        ("subject" = Option<String>, Query, max_length = 200, example = "Where can I get my invoice?", description = "The ticket's subject so far."),
+        ("body" = Option<String>, Query, max_length = 2000, description = "The beginning of the ticket's text (only its first words count)."),
+    ),
+    responses(
+        (status = 200, description = "Up to five articles, best first.", body = Suggestions),
+        (status = 400, description = "A parameter is too long.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn suggestions(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

@@ -6,15 +6,16 @@ pub mod events;
 pub mod extract;
 pub mod feedback;
 pub mod kb;
+pub mod openapi;
 pub mod tickets;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderName, Request, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::http::{header, HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -56,30 +57,43 @@ impl AppState {
     }
 }
 
+/// Declares the routes once, as a table: `api_routes` builds the router from it and
+/// [`ROUTES`] lists it, so the OpenAPI test compares the document with exactly what the
+/// router serves.
+macro_rules! route_table {
+    ($($path:literal => { $($method:ident : $handler:expr),+ $(,)? }),* $(,)?) => {
+        fn api_routes() -> Router<AppState> {
+            Router::new()$(.route($path, MethodRouter::new()$(.$method($handler))+))*
+        }
+
+        /// Every route of the router: its axum path and its methods (lowercase).
+        pub const ROUTES: &[(&str, &[&str])] = &[$(($path, &[$(stringify!($method)),+])),*];
+    };
+}
+
+route_table! {
+    "/api/v1/search" => { get: kb::search },
+    // One route for an article and its feedback, because slugs may contain `/`.
+    "/api/v1/articles/{*slug}" => { get: feedback::article_or_totals, post: feedback::vote },
+    "/api/v1/categories" => { get: kb::categories },
+    "/api/v1/index/status" => { get: kb::index_status },
+    "/api/v1/suggestions" => { get: kb::suggestions },
+    "/api/v1/events" => { get: events::events },
+    "/api/v1/tickets" => { get: tickets::list, post: tickets::create },
+    "/api/v1/tickets/{id}" => { get: tickets::get, patch: tickets::patch },
+    "/api/v1/tickets/{id}/timeline" => { get: tickets::timeline },
+    "/api/v1/tickets/{id}/typing" => { post: events::typing },
+    "/api/v1/tickets/{id}/viewing" => { post: events::viewing },
+    "/api/v1/tickets/{id}/messages" => { post: tickets::post_message },
+    "/api/v1/openapi.json" => { get: openapi::openapi_json },
+    "/healthz" => { get: healthz },
+    "/readyz" => { get: readyz },
+}
+
 /// Builds the application router with its middleware.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    let api = Router::new()
-        .route("/api/v1/search", get(kb::search))
-        .route(
-            "/api/v1/articles/{*slug}",
-            get(feedback::article_or_totals).post(feedback::vote),
-        )
-        .route("/api/v1/categories", get(kb::categories))
-        .route("/api/v1/index/status", get(kb::index_status))
-        .route("/api/v1/suggestions", get(kb::suggestions))
-        .route("/api/v1/events", get(events::events))
-        .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
-        .route(
-            "/api/v1/tickets/{id}",
-            get(tickets::get).patch(tickets::patch),
-        )
-        .route("/api/v1/tickets/{id}/timeline", get(tickets::timeline))
-        .route("/api/v1/tickets/{id}/typing", post(events::typing))
-        .route("/api/v1/tickets/{id}/viewing", post(events::viewing))
-        .route("/api/v1/tickets/{id}/messages", post(tickets::post_message))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    let api = api_routes()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     api.with_state(state).layer(
@@ -96,6 +110,7 @@ pub fn router(state: AppState) -> Router {
                 }),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(axum::middleware::map_response(problem_for_plain_413))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
             // The fastest level: a search reply (~11 KB of JSON on MDN) shrinks to about
             // 30% instead of 23%, for a fraction of the CPU of the default level, which
@@ -108,17 +123,60 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({"status": "ok"}))
+/// What the health endpoints answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    /// `ok` (alive) or `ready` (searchable).
+    pub status: &'static str,
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Liveness
+///
+/// The process is alive.
+#[utoipa::path(
+    get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Alive.", body = HealthStatus)),
+)]
+async fn healthz() -> Json<HealthStatus> {
+    Json(HealthStatus { status: "ok" })
+}
+
+/// Readiness
+///
+/// 200 once the search index is open and searchable.
+#[utoipa::path(
+    get, path = "/readyz", tag = "service",
+    responses(
+        (status = 200, description = "Searchable.", body = HealthStatus),
+        (status = 503, description = "The index is still being built.", body = error::Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {
     if state.kb.is_ready() {
-        Ok(Json(serde_json::json!({"status": "ready"})))
+        Ok(Json(HealthStatus { status: "ready" }))
     } else {
         Err(ApiError::Unavailable(
             "the search index is still being built".into(),
         ))
+    }
+}
+
+/// The body-limit layer answers a declared `Content-Length` over the limit itself, in
+/// plain text, before any handler runs: made problem+json like every other error.
+async fn problem_for_plain_413<B>(response: Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let plain = response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.headers().get(header::CONTENT_TYPE)
+            != Some(&header::HeaderValue::from_static(
+                "application/problem+json",
+            ));
+    if plain {
+        ApiError::body_too_large().into_response()
+    } else {
+        response.map(axum::body::Body::new)
     }
 }
 

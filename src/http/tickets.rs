@@ -11,15 +11,15 @@ use axum::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::error::{ApiError, InvalidParam};
+use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::AppState;
 use crate::auth::AuthUser;
 use crate::db::Database;
 use crate::tickets::{
-    queries, AssigneeFilter, Body, Category, Cursor, ListQuery, NewTicket, Priority, Subject,
-    Ticket, TicketId, TicketPatch, TicketStatus, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
-    MAX_QUERY_CHARS,
+    queries, AssigneeFilter, Body, Category, Cursor, ListQuery, Message, NewTicket, Priority,
+    Subject, Ticket, TicketId, TicketPage, TicketPatch, TicketStatus, TimelinePage, DEFAULT_LIMIT,
+    MAX_IDEMPOTENCY_KEY, MAX_LIMIT, MAX_QUERY_CHARS,
 };
 
 /// The database, or 503 when the service runs without one.
@@ -110,6 +110,8 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
                         "q",
                         format!("must be at most {MAX_QUERY_CHARS} characters, got {n}"),
                     ));
+                } else if q.contains('\0') {
+                    problems.push(param("q", crate::tickets::NUL_REASON));
                 } else if n > 0 {
                     query.q = Some(q.to_string());
                 }
@@ -141,7 +143,27 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
     }
 }
 
-/// `GET /api/v1/tickets`
+/// List tickets
+///
+/// The caller's tickets (a customer's own; every ticket for agents and admins), most
+/// recently updated first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/tickets", tag = "tickets",
+    params(
+        ("status" = Option<TicketStatus>, Query, description = "Only tickets in this status."),
+        ("q" = Option<String>, Query, max_length = 200, description = "Words of the subject."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 25)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+        ("assignee" = Option<String>, Query, description = "Agents and admins: `me`, `none` or a profile id."),
+    ),
+    responses(
+        (status = 200, description = "A page of tickets.", body = TicketPage),
+        (status = 400, description = "A parameter is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -169,14 +191,22 @@ pub async fn list(
 }
 
 /// The body of `POST /api/v1/tickets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicketBody {
+    /// What the ticket is about: 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
     subject: String,
+    /// The first message: 1 to 20,000 characters, not blank.
+    #[schema(min_length = 1, max_length = 20000)]
     body: String,
+    /// Defaults to `normal`.
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     priority: Option<String>,
+    /// What kind of request it is.
     #[serde(default)]
+    #[schema(value_type = Option<Category>)]
     category: Option<String>,
 }
 
@@ -239,7 +269,27 @@ pub fn parse_new_ticket(
     }
 }
 
-/// `POST /api/v1/tickets`
+/// Open a ticket
+///
+/// Creates a ticket for the caller, with its first message, and answers with it and the
+/// published articles that may already answer it. With an `Idempotency-Key`, a retry
+/// answers the same ticket instead of creating another.
+#[utoipa::path(
+    post, path = "/api/v1/tickets", tag = "tickets",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes retries safe: the same key answers the same ticket."),
+    ),
+    request_body = CreateTicketBody,
+    responses(
+        (status = 201, description = "The ticket, and suggested articles.", body = CreatedTicket),
+        (status = 400, description = "The body is not JSON, or a header is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for a different ticket.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -283,7 +333,7 @@ pub async fn create(
 
 /// What `POST /api/v1/tickets` answers: the ticket, and the published articles that
 /// may already answer it (ticket deflection).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CreatedTicket {
     /// The new ticket.
     #[serde(flatten)]
@@ -292,7 +342,18 @@ pub struct CreatedTicket {
     pub suggested_articles: Vec<crate::kb::search::Hit>,
 }
 
-/// `GET /api/v1/tickets/{id}`
+/// Get a ticket
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}", tag = "tickets",
+    params(("id" = Uuid, Path, description = "The ticket's id.")),
+    responses(
+        (status = 200, description = "The ticket.", body = Ticket),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -309,7 +370,25 @@ pub async fn get(
         .ok_or_else(not_found)
 }
 
-/// `GET /api/v1/tickets/{id}/timeline`
+/// A ticket's timeline
+///
+/// Messages and status changes, oldest first; internal notes only for agents and admins.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}/timeline", tag = "tickets",
+    params(
+        ("id" = Uuid, Path, description = "The ticket's id."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 50)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of the timeline.", body = TimelinePage),
+        (status = 400, description = "A parameter is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn timeline(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -345,15 +424,36 @@ pub async fn timeline(
 }
 
 /// The body of `POST /api/v1/tickets/{id}/messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageBody {
+    /// The message: 1 to 20,000 characters, not blank.
+    #[schema(min_length = 1, max_length = 20000)]
     body: String,
+    /// An internal note, visible to agents and admins only (agents and admins only).
     #[serde(default)]
     internal: bool,
 }
 
-/// `POST /api/v1/tickets/{id}/messages`
+/// Reply to a ticket
+///
+/// Adds a public message, or for agents and admins an internal note.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{id}/messages", tag = "tickets",
+    params(("id" = Uuid, Path, description = "The ticket's id.")),
+    request_body = PostMessageBody,
+    responses(
+        (status = 201, description = "The message.", body = Message),
+        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A customer tried to post an internal note, or the ticket is closed to replies.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket is closed.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn post_message(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -384,15 +484,21 @@ pub async fn post_message(
 }
 
 /// The body of `PATCH /api/v1/tickets/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTicketBody {
+    /// The new status; customers may only move their own ticket to `solved` or back
+    /// to `open`.
     #[serde(default)]
+    #[schema(value_type = Option<TicketStatus>)]
     status: Option<String>,
+    /// The new priority (agents and admins).
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     priority: Option<String>,
-    /// Absent: unchanged; `null`: unassign; `"me"` or a profile id.
+    /// Absent: unchanged; `null`: unassign; `"me"` or a profile id (agents and admins).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
     assignee: Option<Option<String>>,
 }
 
@@ -401,7 +507,26 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// `PATCH /api/v1/tickets/{id}`
+/// Change a ticket
+///
+/// Status, priority or assignee. Customers may solve or reopen their own ticket; agents
+/// and admins may change anything along the allowed status transitions.
+#[utoipa::path(
+    patch, path = "/api/v1/tickets/{id}", tag = "tickets",
+    params(("id" = Uuid, Path, description = "The ticket's id.")),
+    request_body = PatchTicketBody,
+    responses(
+        (status = 200, description = "The ticket as changed.", body = Ticket),
+        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may not make this change.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The status cannot move that way.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn patch(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,

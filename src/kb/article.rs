@@ -90,7 +90,7 @@ pub enum LinkTarget {
 }
 
 /// A heading of an article.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Heading {
     /// 1 to 6.
     pub level: u8,

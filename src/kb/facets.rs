@@ -119,7 +119,7 @@ impl FacetTable {
 }
 
 /// A facet value and how many matching articles have it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FacetCount {
     /// The category path or tag.
     pub value: String,
@@ -128,7 +128,7 @@ pub struct FacetCount {
 }
 
 /// Facet counts over the whole result set.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct Facets {
     /// Categories at every level (a parent counts its subcategories' articles).
     pub category: Vec<FacetCount>,

@@ -21,7 +21,7 @@ use super::types::Slug;
 pub const IGNORE_FILE: &str = ".helpcenterignore";
 
 /// A problem with one file, for logs, the index status and `check`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FileError {
     /// Path below the articles folder.
     pub path: String,

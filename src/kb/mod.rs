@@ -69,7 +69,7 @@ pub enum KbError {
 }
 
 /// An article as served to readers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ArticleView {
     /// Slug.
     pub slug: String,
@@ -94,7 +94,7 @@ pub struct ArticleView {
 }
 
 /// A node of the category tree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryNode {
     /// Full path (`billing/invoices`).
     pub path: String,
@@ -103,11 +103,12 @@ pub struct CategoryNode {
     /// Published articles in this category and below.
     pub count: u64,
     /// Subcategories, by path.
+    #[schema(no_recursion)]
     pub children: Vec<CategoryNode>,
 }
 
 /// The category tree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryTree {
     /// Every published article.
     pub total: u64,
@@ -119,7 +120,7 @@ pub struct CategoryTree {
 
 /// The state of the index, as `GET /api/v1/index/status` shows it. Paths, counts and
 /// parse messages only, never article text.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct IndexStatus {
     /// Published articles in the index: exactly what search can return.
     pub articles: usize,

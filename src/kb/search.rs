@@ -148,7 +148,7 @@ pub struct SearchRequest {
 }
 
 /// The heading section of an article that matched best.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SectionRef {
     /// The heading text.
     pub heading: String,
@@ -157,7 +157,7 @@ pub struct SectionRef {
 }
 
 /// One result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     /// Article slug.
     pub slug: String,
@@ -180,7 +180,7 @@ pub struct Hit {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
     /// The query as given.
     pub query: String,
@@ -1221,7 +1221,7 @@ pub fn escape_into(out: &mut String, s: &str) {
 }
 
 /// A short reference to another article.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ArticleRef {
     /// Slug.
     pub slug: String,

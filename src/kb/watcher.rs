@@ -31,7 +31,7 @@ use super::sync::SyncScope;
 use super::KnowledgeBase;
 
 /// What the watcher is doing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WatcherState {
     /// Not started (for example `serve --no-watch`, or `helpcenter index`).
@@ -48,7 +48,7 @@ pub enum WatcherState {
 }
 
 /// The watcher's part of the index status.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct WatcherStatus {
     /// What it is doing.
     pub state: WatcherState,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub const PAGE: i64 = 100;
 
 /// One event of a ticket, as a subscriber receives it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TicketEvent {
     /// The stream's event id (`Last-Event-ID` resumes after it).
     pub id: i64,
@@ -24,6 +24,7 @@ pub struct TicketEvent {
     pub actor_id: Option<Uuid>,
     /// Details: `{"from","to"}` for a status change, `{"assignee_id"}` for an
     /// assignment, `{"author_id"}` for a message, `{"subject"}` for a new ticket.
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
     /// The message's text, for `message` events.
     pub body: Option<String>,

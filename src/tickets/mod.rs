@@ -36,9 +36,9 @@ impl TicketId {
 
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
+        $(#[$m])*
         pub enum $name { $($(#[$vm])* $variant),+ }
 
         impl $name {
@@ -96,6 +96,7 @@ text_enum!(
 
 text_enum!(
     /// What a ticket is about.
+    #[schema(as = TicketCategory)]
     Category {
         /// Invoices, payments, refunds.
         Billing = "billing",
@@ -110,7 +111,10 @@ text_enum!(
     }
 );
 
-/// A validated subject (1 to 200 characters, not blank).
+/// Why text with a NUL character is refused: PostgreSQL cannot store it in `text`.
+pub const NUL_REASON: &str = "must not contain NUL (U+0000) characters";
+
+/// A validated subject (1 to 200 characters, not blank, no NUL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject(String);
 
@@ -121,6 +125,8 @@ impl Subject {
         let n = s.chars().count();
         if n == 0 {
             Err("must not be empty".into())
+        } else if s.contains('\0') {
+            Err(NUL_REASON.into())
         } else if n > MAX_SUBJECT_CHARS {
             Err(format!(
                 "must be at most {MAX_SUBJECT_CHARS} characters, got {n}"
@@ -136,7 +142,7 @@ impl Subject {
     }
 }
 
-/// A validated message body (1 to 20,000 characters, not blank).
+/// A validated message body (1 to 20,000 characters, not blank, no NUL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Body(String);
 
@@ -146,6 +152,8 @@ impl Body {
         let n = s.chars().count();
         if s.trim().is_empty() {
             Err("must not be empty".into())
+        } else if s.contains('\0') {
+            Err(NUL_REASON.into())
         } else if n > MAX_BODY_CHARS {
             Err(format!(
                 "must be at most {MAX_BODY_CHARS} characters, got {n}"
@@ -256,7 +264,7 @@ pub struct TicketPatch {
 }
 
 /// A ticket as served.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Ticket {
     /// Id.
     pub id: Uuid,
@@ -281,7 +289,7 @@ pub struct Ticket {
 }
 
 /// A page of tickets.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
     /// Newest update first.
     pub tickets: Vec<Ticket>,
@@ -290,7 +298,7 @@ pub struct TicketPage {
 }
 
 /// A message as served.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Message {
     /// Id.
     pub id: Uuid,
@@ -308,7 +316,7 @@ pub struct Message {
 }
 
 /// One entry of a ticket's timeline.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineEntry {
     /// A message or internal note.
@@ -346,7 +354,7 @@ pub enum TimelineEntry {
 }
 
 /// A page of a timeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TimelinePage {
     /// Oldest first.
     pub entries: Vec<TimelineEntry>,

@@ -1,0 +1,135 @@
+//! The OpenAPI 3.1 document of the HTTP API, generated from the handlers' `#[utoipa::path]`
+//! attributes and the served types' `ToSchema` derives, so it changes with the code.
+//! Served at `GET /api/v1/openapi.json`; `tests/openapi.rs` checks that every route of
+//! the router is in it, and CI feeds it to openapi-typescript and schemathesis.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use super::error::{InvalidParam, Problem};
+use super::{events, feedback, kb, tickets};
+use crate::tickets::events::TicketEvent;
+
+/// The document's root: every operation, the shared schemas and the bearer scheme.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "helpcenter API",
+        description = "Knowledge-base search and articles, and the customer ticket portal. \
+            Errors are RFC 9457 `application/problem+json` (`Problem`). Ticket endpoints \
+            take a Supabase-compatible JWT as a bearer token (HS256; `sub`, `role`, \
+            `aud` = `authenticated`, `exp`)."
+    ),
+    paths(
+        kb::search,
+        kb::article,
+        kb::categories,
+        kb::index_status,
+        kb::suggestions,
+        feedback::vote,
+        feedback::totals,
+        tickets::list,
+        tickets::create,
+        tickets::get,
+        tickets::patch,
+        tickets::timeline,
+        tickets::post_message,
+        events::events,
+        events::typing,
+        events::viewing,
+        super::healthz,
+        super::readyz,
+        openapi_json,
+    ),
+    components(schemas(Problem, InvalidParam, TicketEvent)),
+    modifiers(&BearerScheme, &BodyLimit),
+    tags(
+        (name = "knowledge base", description = "Search, articles, categories, feedback."),
+        (name = "tickets", description = "The customer portal: tickets, replies, live events."),
+        (name = "service", description = "Health, readiness and this document."),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the `bearer` security scheme the operations name.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A Supabase-compatible access token (HS256 with the service's \
+                         JWT_SECRET); `helpcenter token` mints one for local use.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the 413 that every operation with a request body may answer (the body-limit
+/// layer's, before any handler).
+struct BodyLimit;
+
+impl Modify for BodyLimit {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let too_large = ResponseBuilder::new()
+            .description(format!(
+                "The body is larger than {} bytes.",
+                super::BODY_LIMIT_BYTES
+            ))
+            .content(
+                "application/problem+json",
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.patch, &mut item.put]
+                .into_iter()
+                .flatten()
+            {
+                if operation.request_body.is_some() {
+                    operation
+                        .responses
+                        .responses
+                        .insert("413".into(), too_large.clone().into());
+                }
+            }
+        }
+    }
+}
+
+/// The document as JSON, built once.
+pub fn document_json() -> &'static str {
+    static JSON: LazyLock<String> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serializes")
+    });
+    &JSON
+}
+
+/// The OpenAPI document
+///
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get, path = "/api/v1/openapi.json", tag = "service",
+    responses((status = 200, description = "The document.", body = Object)),
+)]
+pub async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
+}
