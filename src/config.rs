@@ -9,6 +9,9 @@ use uuid::Uuid;
 use crate::auth::Role;
 use crate::db::DEFAULT_DATABASE_URL;
 
+/// The address `serve` listens on by default.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
 /// helpcenter: help-center knowledge base and ticket portal API.
 #[derive(Debug, Parser)]
 #[command(name = "helpcenter", version, about)]
@@ -168,6 +171,11 @@ pub struct TokenArgs {
     /// Lifetime: `30m`, `1h`, `2d` or seconds.
     #[arg(long, default_value = "1h", value_parser = crate::auth::parse_ttl)]
     pub ttl: u64,
+    /// Print a sign-in link to the portal instead of the bare token, the way Supabase
+    /// Auth's magic link hands one to a site (`/portal#access_token=...`). Optionally
+    /// the site's base URL (default: `http://` and `HELPCENTER_BIND`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "BASE_URL")]
+    pub url: Option<String>,
     /// Signing secret.
     #[command(flatten)]
     pub jwt: JwtArgs,
@@ -211,7 +219,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub kb: KbArgs,
     /// Address to listen on.
-    #[arg(long, env = "HELPCENTER_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "HELPCENTER_BIND", default_value = DEFAULT_BIND)]
     pub bind: SocketAddr,
     /// Do not follow changes to the articles folder (read-only deployments); the index
     /// then changes only on restart or `helpcenter index`.

@@ -11,3 +11,4 @@ pub mod http;
 pub mod kb;
 pub mod server;
 pub mod tickets;
+pub mod web;

@@ -156,7 +156,24 @@ fn jwt_keys(args: &JwtArgs) -> JwtKeys {
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     let keys = jwt_keys(&args.jwt);
-    println!("{}", keys.mint(args.sub, args.email.as_deref(), args.ttl));
+    let token = keys.mint(args.sub, args.email.as_deref(), args.ttl);
+    match args.url {
+        None => println!("{token}"),
+        Some(base) => {
+            let base = if base.is_empty() {
+                let bind = std::env::var("HELPCENTER_BIND")
+                    .unwrap_or_else(|_| helpcenter::config::DEFAULT_BIND.to_string());
+                format!("http://{bind}")
+            } else {
+                base
+            };
+            println!(
+                "{}/portal#access_token={token}&token_type=bearer&expires_in={}&type=magiclink",
+                base.trim_end_matches('/'),
+                args.ttl
+            );
+        }
+    }
     Ok(())
 }
 

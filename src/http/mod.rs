@@ -94,6 +94,7 @@ route_table! {
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = api_routes()
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     api.with_state(state).layer(
@@ -184,6 +185,11 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed("this endpoint does not answer that method".into())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint".into())
+/// Unknown API paths answer problem+json; any other path is a page: the HTML 404.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound("no such endpoint".into()).into_response()
+    } else {
+        crate::web::unknown_page(uri).await
+    }
 }

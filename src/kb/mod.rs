@@ -660,6 +660,12 @@ impl KnowledgeBase {
         }))
     }
 
+    /// The `limit` most recently updated published articles, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<search::RecentArticle>, KbError> {
+        let idx = self.index()?;
+        Ok(search::recent_articles(&idx, limit)?)
+    }
+
     /// The category tree with published-article counts at every node.
     pub fn categories(&self) -> Result<CategoryTree, KbError> {
         let idx = self.index()?;

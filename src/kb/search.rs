@@ -1339,6 +1339,38 @@ pub fn find_by_slug(idx: &OpenIndex, slug: &str) -> Result<Option<TantivyDocumen
     }
 }
 
+/// A published article with its last update, for "recently updated" lists.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecentArticle {
+    /// Slug, title, category and page URL.
+    pub article: ArticleRef,
+    /// Last update (RFC 3339).
+    pub updated: String,
+}
+
+/// The `limit` most recently updated published articles, newest first.
+pub fn recent_articles(idx: &OpenIndex, limit: usize) -> Result<Vec<RecentArticle>, SearchError> {
+    let searcher = &idx.searcher;
+    let f = &idx.fields;
+    let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<i64>("updated", Order::Desc);
+    let docs = searcher.search(&AllQuery, &top)?;
+    let mut out = Vec::new();
+    for (_, addr) in docs.into_iter().take(limit) {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let slug = doc_str(&doc, f.slug);
+        out.push(RecentArticle {
+            article: ArticleRef {
+                url: format!("/articles/{slug}"),
+                title: doc_str(&doc, f.title),
+                category: doc_str(&doc, f.category),
+                slug,
+            },
+            updated: super::article::rfc3339(doc_i64(&doc, f.updated)),
+        });
+    }
+    Ok(out)
+}
+
 /// Category counts over every published article (no cap on the number of categories).
 pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), SearchError> {
     let searcher = &idx.searcher;

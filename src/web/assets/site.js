@@ -1,0 +1,187 @@
+// Parcelry Help Center, every page: articles suggested as you type in the search box
+// (an ARIA combobox), and "Was this article helpful?". The pages work without it.
+
+const TOKEN_KEY = 'hc_token';
+
+/** The portal's token, if the reader signed in there (sessionStorage may be off). */
+function token() {
+  try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
+}
+
+/** `returns-and-refunds` -> `Returns and refunds`, as the server names categories. */
+export function categoryName(path) {
+  const words = String(path || '').split('/').pop().replace(/[-_]/g, ' ').trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : 'General';
+}
+
+/** The search box's suggestions: debounced, one request at a time, keyboard first. */
+function combobox(input) {
+  const list = document.getElementById(input.getAttribute('aria-controls'));
+  if (!list) return;
+  const form = input.form;
+  let hits = [];
+  let active = -1;
+  let timer = 0;
+  let blurTimer = 0;
+  let request = null;
+
+  const options = () => list.children;
+  const go = (hit) => { close(); location.assign(hit.url); };
+
+  function setActive(i) {
+    active = i;
+    [...options()].forEach((li, n) => li.setAttribute('aria-selected', String(n === i)));
+    if (i >= 0) {
+      input.setAttribute('aria-activedescendant', options()[i].id);
+      options()[i].scrollIntoView({ block: 'nearest' });
+    } else {
+      input.removeAttribute('aria-activedescendant');
+    }
+  }
+
+  function show(open) {
+    list.hidden = !open;
+    input.setAttribute('aria-expanded', String(open));
+    if (!open) setActive(-1);
+  }
+
+  function close() { show(false); }
+
+  function render(found) {
+    hits = found;
+    active = -1;
+    input.removeAttribute('aria-activedescendant');
+    list.replaceChildren(...found.map((hit, n) => {
+      const li = document.createElement('li');
+      li.id = `${input.id}-opt-${n}`;
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', 'false');
+      const title = document.createElement('span');
+      title.className = 'title';
+      title.textContent = hit.title;
+      const cat = document.createElement('span');
+      cat.className = 'cat';
+      cat.textContent = categoryName(hit.category);
+      li.append(title, cat);
+      li.addEventListener('click', () => go(hit));
+      return li;
+    }));
+    show(found.length > 0 && document.activeElement === input);
+  }
+
+  async function suggest() {
+    const text = input.value.trim();
+    if (request) request.abort();
+    request = null;
+    if (!text) { render([]); return; }
+    const mine = (request = new AbortController());
+    const params = new URLSearchParams({ q: text, limit: '6' });
+    const category = form && form.elements.namedItem('category');
+    if (category && category.value) params.set('category', category.value);
+    try {
+      const res = await fetch(`/api/v1/search?${params}`, {
+        signal: mine.signal,
+        headers: { Accept: 'application/json' },
+      });
+      if (!res.ok) throw new Error(`search answered ${res.status}`);
+      const data = await res.json();
+      if (request === mine) render(Array.isArray(data.hits) ? data.hits : []);
+    } catch (e) {
+      // Suggestions are a convenience: on any failure the form still searches.
+      if (e.name !== 'AbortError' && request === mine) render([]);
+    }
+  }
+
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    setActive(-1);
+    timer = setTimeout(suggest, 120);
+  });
+
+  input.addEventListener('keydown', (e) => {
+    const n = options().length;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (!n) return;
+      e.preventDefault();
+      if (list.hidden) show(true);
+      const down = e.key === 'ArrowDown';
+      setActive(down ? (active + 1) % n : (active <= 0 ? n - 1 : active - 1));
+    } else if (e.key === 'Enter') {
+      if (!list.hidden && active >= 0 && hits[active]) {
+        e.preventDefault();
+        go(hits[active]);
+      }
+    } else if (e.key === 'Escape') {
+      if (!list.hidden) {
+        e.preventDefault();
+        close();
+      }
+    }
+  });
+
+  // A press on an option must not blur the input before the click lands.
+  list.addEventListener('mousedown', (e) => e.preventDefault());
+  input.addEventListener('blur', () => { blurTimer = setTimeout(close, 150); });
+  input.addEventListener('focus', () => {
+    clearTimeout(blurTimer);
+    if (hits.length && input.value.trim()) show(true);
+  });
+  // Coming back with the Back button: no stale list.
+  addEventListener('pageshow', close);
+}
+
+/** "Was this article helpful?": one vote, then thanks. */
+function feedback(box) {
+  const slug = box.dataset.feedback;
+  const status = box.querySelector('.feedback-status');
+  const buttons = [...box.querySelectorAll('button')];
+  if (!slug || !status || !buttons.length) return;
+  box.hidden = false;
+  const path = `/api/v1/articles/${slug.split('/').map(encodeURIComponent).join('/')}/feedback`;
+
+  const send = (helpful, bearer) => {
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    return fetch(path, { method: 'POST', headers, body: JSON.stringify({ helpful }) });
+  };
+
+  for (const button of buttons) {
+    button.addEventListener('click', async () => {
+      buttons.forEach((b) => { b.disabled = true; });
+      button.setAttribute('aria-pressed', 'true');
+      status.textContent = 'Sending…';
+      const helpful = button.value === 'true';
+      let done = false;
+      try {
+        const bearer = token();
+        let res = await send(helpful, bearer);
+        if (res.status === 401 && bearer) {
+          // An expired portal sign-in: vote anonymously instead.
+          try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage off */ }
+          res = await send(helpful, null);
+        }
+        if (res.ok) {
+          status.textContent = 'Thanks for your feedback!';
+          done = true;
+        } else if (res.status === 429) {
+          status.textContent = "You've already sent a lot of feedback, thanks!";
+          done = true;
+        } else {
+          status.textContent = "Sorry, we couldn't record your feedback. Please try again later.";
+        }
+      } catch {
+        status.textContent = "Sorry, we couldn't reach the help center. Check your connection and try again.";
+      }
+      if (!done) {
+        buttons.forEach((b) => { b.disabled = false; });
+        button.removeAttribute('aria-pressed');
+      }
+    });
+  }
+}
+
+for (const input of document.querySelectorAll('input[data-suggest]')) combobox(input);
+for (const box of document.querySelectorAll('section[data-feedback]')) feedback(box);
+
+// The "temporarily unavailable" page promises to reload itself once the index is ready.
+if (document.title.startsWith('Temporarily unavailable')) setTimeout(() => location.reload(), 5000);

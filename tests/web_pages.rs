@@ -1,0 +1,231 @@
+//! The help center's pages over real HTTP: what a browser gets without JavaScript.
+//! (The JavaScript stories run in headless Chromium: `scripts/browser-tests.sh`.)
+
+mod common;
+
+use common::{demo_articles, spawn_app, TestApp};
+
+/// GET a page: status, content type, CSP header and body.
+async fn page(app: &TestApp, path: &str) -> (u16, String, String, String) {
+    let response = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (status, content_type, csp) = (
+        response.status().as_u16(),
+        header("content-type"),
+        header("content-security-policy"),
+    );
+    (status, content_type, csp, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_home_page_shows_the_search_box_the_categories_and_recent_articles() {
+    let app = spawn_app(&demo_articles()).await;
+    let (status, content_type, csp, html) = page(&app, "/").await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(html.contains(r#"<form class="search-form" role="search" action="/search""#));
+    assert!(
+        html.contains(r#"href="/categories/billing"><strong>Billing</strong><span>7 articles"#),
+        "{html}"
+    );
+    let recent = html.split("Recently updated").nth(1).unwrap();
+    assert_eq!(
+        recent.matches("<li><a href=\"/articles/").count(),
+        6,
+        "{recent}"
+    );
+    assert!(!html.contains("<script>"), "no inline script");
+}
+
+#[tokio::test]
+async fn a_search_page_lists_highlighted_results_and_category_facets_without_javascript() {
+    let app = spawn_app(&demo_articles()).await;
+    let (status, _, _, html) = page(&app, "/search?q=downlod+invoice").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("results for “downlod invoice”"), "{html}");
+    assert!(
+        html.contains("<mark>invoice</mark>"),
+        "snippets keep their marks"
+    );
+    assert!(html.contains(r#"href="/articles/billing/invoices/download-invoice"#));
+    assert!(
+        html.contains("category=billing%2Finvoices") || html.contains("category=billing/invoices")
+    );
+    // The facet narrows the results.
+    let (_, _, _, narrowed) = page(&app, "/search?q=invoice&category=shipping").await;
+    assert!(narrowed.contains(" in Shipping</h1>"), "{narrowed}");
+    assert!(
+        !narrowed.contains("/articles/billing/"),
+        "only shipping articles"
+    );
+}
+
+#[tokio::test]
+async fn what_a_customer_types_is_escaped_in_the_page() {
+    let app = spawn_app(&demo_articles()).await;
+    let (status, _, _, html) = page(&app, "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "unescaped input in {html}"
+    );
+    assert!(html.contains("&#60;script&#62;alert(1)") || html.contains("&lt;script&gt;alert(1)"));
+}
+
+#[tokio::test]
+async fn result_pages_page_through_every_result() {
+    let app = spawn_app(&demo_articles()).await;
+    let (_, _, _, first) = page(&app, "/search?q=").await;
+    assert!(first.contains("Page 1 of 3"), "{first}");
+    assert!(
+        first.contains(r#"rel="next" href="/search?q=&#38;page=2""#),
+        "{first}"
+    );
+    let (_, _, _, last) = page(&app, "/search?q=&page=99").await;
+    assert!(last.contains("Page 3 of 3") && !last.contains(r#"rel="next""#));
+}
+
+#[tokio::test]
+async fn an_article_page_has_its_breadcrumb_table_of_contents_and_related_articles() {
+    let app = spawn_app(&demo_articles()).await;
+    let (status, _, _, html) = page(&app, "/articles/billing/invoices/download-invoice").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"<li><a href="/categories/billing">Billing</a></li>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<li><a href="/categories/billing/invoices">Invoices</a></li>"#));
+    // Every table-of-contents link lands on a heading of the article.
+    let toc = html
+        .split(r#"class="toc""#)
+        .nth(1)
+        .expect("a table of contents");
+    let anchors: Vec<&str> = toc
+        .split("href=\"#")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(!anchors.is_empty());
+    for anchor in anchors {
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "no heading #{anchor}"
+        );
+    }
+    assert!(html.contains("Related articles"));
+    assert!(html.contains("data-feedback=\"billing/invoices/download-invoice\""));
+}
+
+#[tokio::test]
+async fn unknown_articles_categories_and_pages_get_a_real_404_page_and_the_api_keeps_problem_json()
+{
+    let app = spawn_app(&demo_articles()).await;
+    for path in [
+        "/articles/no/such-article",
+        "/categories/nope",
+        "/nothing-here",
+    ] {
+        let (status, content_type, _, html) = page(&app, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        assert!(html.contains("We couldn't find that page"), "{path}");
+        assert!(html.contains(r#"role="search""#), "a way on from {path}");
+    }
+    let (status, content_type, _, _) = page(&app, "/api/v1/nothing").await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (404, "application/problem+json")
+    );
+}
+
+#[tokio::test]
+async fn a_category_page_lists_its_articles_and_subcategories() {
+    let app = spawn_app(&demo_articles()).await;
+    let (status, _, _, html) = page(&app, "/categories/billing").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Billing</h1>"));
+    assert!(
+        html.contains("7 articles, subcategories included"),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/categories/billing/invoices"><strong>Invoices</strong>"#));
+    assert!(html.contains(r#"href="/articles/billing/invoices/download-invoice""#));
+}
+
+#[tokio::test]
+async fn the_portal_says_plainly_when_tickets_are_unavailable_while_articles_work() {
+    // This app has no ticket database at all: the portal must say so, not break.
+    let app = spawn_app(&demo_articles()).await;
+    let (status, _, _, html) = page(&app, "/portal").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Tickets are temporarily unavailable"),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-tickets-available="false""#));
+    let (status, _, _, _) = page(&app, "/").await;
+    assert_eq!(status, 200, "the knowledge base still works");
+}
+
+#[tokio::test]
+async fn assets_ship_in_the_binary_with_etags_and_long_caching_for_hashed_urls() {
+    let app = spawn_app(&demo_articles()).await;
+    let (_, _, _, html) = page(&app, "/").await;
+    let css = html
+        .split("href=\"")
+        .find(|s| s.starts_with("/assets/site.css?v="))
+        .map(|s| &s[..s.find('"').unwrap()])
+        .expect("a hashed stylesheet URL");
+    let first = app
+        .client
+        .get(format!("{}{css}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(first.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    let etag = first.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(format!("{}{css}", app.base))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let unversioned = app
+        .client
+        .get(format!("{}/assets/site.css", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unversioned.headers()["cache-control"], "public, no-cache");
+}
+
+#[test]
+fn css_and_javascript_stay_under_50_kb_together() {
+    let sizes = helpcenter::web::assets::sizes();
+    let total: usize = sizes.iter().map(|(_, n)| n).sum();
+    assert!(total < 50 * 1024, "{total} bytes: {sizes:?}");
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+}
