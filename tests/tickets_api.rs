@@ -253,6 +253,28 @@ async fn without_a_database_the_knowledge_base_works_and_tickets_answer_503_at_o
             .unwrap_or(false)
     })
     .await;
+
+    // The portal's page says so plainly, while the article pages keep working.
+    let portal = app
+        .client
+        .get(format!("{}/portal", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal.status(), StatusCode::OK);
+    let html = portal.text().await.unwrap();
+    assert!(
+        html.contains("Tickets are temporarily unavailable"),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-tickets-available="false""#));
+    let article = app
+        .client
+        .get(format!("{}/articles/account/reset-password", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(article.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -354,4 +376,21 @@ async fn a_new_ticket_comes_back_with_the_articles_that_may_answer_it() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["suggested_articles"], json!([]));
+}
+
+#[tokio::test]
+async fn with_the_database_up_the_portal_page_is_ready_for_its_script() {
+    let app = spawn_app().await;
+    let html = app
+        .client
+        .get(format!("{}/portal", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-tickets-available="true""#), "{html}");
+    assert!(!html.contains("Tickets are temporarily unavailable"));
+    assert!(html.contains(r#"<script type="module" src="/assets/portal.js?v="#));
 }
