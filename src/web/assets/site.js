@@ -9,7 +9,7 @@ function token() {
 }
 
 /** `returns-and-refunds` -> `Returns and refunds`, as the server names categories. */
-export function categoryName(path) {
+function categoryName(path) {
   const words = String(path || '').split('/').pop().replace(/[-_]/g, ' ').trim();
   return words ? words[0].toUpperCase() + words.slice(1) : 'General';
 }
@@ -184,4 +184,4 @@ for (const input of document.querySelectorAll('input[data-suggest]')) combobox(i
 for (const box of document.querySelectorAll('section[data-feedback]')) feedback(box);
 
 // The "temporarily unavailable" page promises to reload itself once the index is ready.
-if (document.title.startsWith('Temporarily unavailable')) setTimeout(() => location.reload(), 5000);
+if (document.body.hasAttribute('data-reload')) setTimeout(() => location.reload(), 5000);
