@@ -229,3 +229,25 @@ fn css_and_javascript_stay_under_50_kb_together() {
     assert!(total < 50 * 1024, "{total} bytes: {sizes:?}");
     assert_eq!(sizes.len(), 3, "{sizes:?}");
 }
+
+#[tokio::test]
+async fn a_search_hits_section_link_lands_on_a_heading_of_the_article() {
+    let app = spawn_app(&demo_articles()).await;
+    let (_, _, _, html) = page(&app, "/search?q=download+several+invoices").await;
+    let links: Vec<String> = html
+        .split("<h2><a href=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .filter(|href| href.contains('#'))
+        .collect();
+    assert!(!links.is_empty(), "a hit links to a section: {html}");
+    for link in links {
+        let (path, anchor) = link.split_once('#').unwrap();
+        let (status, _, _, article) = page(&app, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            article.contains(&format!(" id=\"{anchor}\"")),
+            "{path} has no heading #{anchor}"
+        );
+    }
+}
