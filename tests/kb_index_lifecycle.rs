@@ -367,3 +367,40 @@ fn a_reused_index_knows_its_files_drafts_and_errors_without_a_rebuild() {
         kb.status().errors
     );
 }
+
+#[test]
+fn a_words_remembered_expansion_never_outlives_an_index_update_or_a_settings_change() {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = articles_dir(&[("a.md", "---\ntitle: Invoices\n---\nDownload an invoice.")]);
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    kb.open_or_build(&|_, _| {}).unwrap();
+
+    // "zanzibarr" expands to nothing in this dictionary, and that is remembered...
+    assert!(search(&kb, "zanzibarr").is_empty());
+    // ...until an update brings the word its typo stands for.
+    std::fs::write(
+        articles.path().join("b.md"),
+        "---\ntitle: Shipping to Zanzibar\n---\nWe ship to Zanzibar.",
+    )
+    .unwrap();
+    kb.sync(&SyncScope::Paths(["b.md".to_string()].into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        search(&kb, "zanzibarr"),
+        ["b"],
+        "the new snapshot expands anew"
+    );
+
+    // The typo finds the invoice article; with typos turned off it must not, even
+    // though the word was expanded (and remembered) under the old settings.
+    assert_eq!(search(&kb, "invoce"), ["a"]);
+    let mut settings = (*kb.settings()).clone();
+    settings.typo.enabled = false;
+    kb.set_settings(settings);
+    assert!(
+        search(&kb, "invoce").is_empty(),
+        "new settings, new expansions"
+    );
+}

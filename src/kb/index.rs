@@ -301,6 +301,8 @@ pub struct OpenIndex {
     pub facets: Arc<FacetTable>,
     /// The articles' HTML, addressed by each document's `html_offset`/`html_len`.
     pub html: HtmlStore,
+    /// Query words already expanded against this snapshot's dictionary.
+    pub words: super::search::WordCache,
 }
 
 /// The articles' sanitized HTML and encoded sections of one generation (the blob file
@@ -413,6 +415,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         manifest,
         facets,
         html,
+        words: Default::default(),
     })
 }
 
@@ -535,6 +538,7 @@ pub fn build_generation(
         manifest,
         facets,
         html,
+        words: Default::default(),
     })
 }
 
@@ -567,6 +571,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
             built_at: (now_nanos() / 1_000_000_000) as i64,
             unsynced_updates: None,
         },
+        words: Default::default(),
     })
 }
 
@@ -666,6 +671,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             manifest,
             facets,
             html,
+            words: Default::default(),
         })
     })();
     if result.is_err() {

@@ -17,6 +17,7 @@
 //!   same boosts and saturated once), with typo variants down-weighted.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -230,6 +231,64 @@ struct WordTerms {
     stop: bool,
 }
 
+/// Query words already expanded (stem, prefix completions, typo variants) against one
+/// snapshot's dictionary, under one set of search settings. Expanding a word walks the
+/// dictionary with a Levenshtein automaton, a fifth of a search; help-center traffic
+/// repeats its words (and as-you-type search repeats them keystroke after keystroke).
+/// It lives in the snapshot, so an index update starts a new one, and it is dropped
+/// when the settings change; bounded, emptied when full.
+#[derive(Default)]
+pub struct WordCache {
+    inner: std::sync::Mutex<Option<WordCacheInner>>,
+}
+
+struct WordCacheInner {
+    /// The settings the entries were made with (held, so the pointer stays unique).
+    settings: Arc<SearchSettings>,
+    words: HashMap<(String, bool), WordTerms>,
+}
+
+/// Most words a snapshot's cache holds before it starts over.
+const WORD_CACHE_MAX: usize = 20_000;
+
+impl WordCache {
+    fn get(&self, settings: &Arc<SearchSettings>, key: &(String, bool)) -> Option<WordTerms> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.as_ref() {
+            Some(c) if Arc::ptr_eq(&c.settings, settings) => c.words.get(key).cloned(),
+            _ => None,
+        }
+    }
+
+    fn put(&self, settings: &Arc<SearchSettings>, key: (String, bool), terms: &WordTerms) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = match inner.as_ref() {
+            Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.words.len() >= WORD_CACHE_MAX,
+            None => true,
+        };
+        if fresh {
+            *inner = Some(WordCacheInner {
+                settings: settings.clone(),
+                words: HashMap::new(),
+            });
+        }
+        if let Some(c) = inner.as_mut() {
+            c.words.insert(key, terms.clone());
+        }
+    }
+
+    /// Words held (for tests).
+    pub fn len(&self) -> usize {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.as_ref().map_or(0, |c| c.words.len())
+    }
+
+    /// Whether it holds no word.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Analyzers, built once per engine.
 pub struct Analyzers {
     en: TextAnalyzer,
@@ -271,7 +330,7 @@ fn stem(analyzer: &TextAnalyzer, raw_word: &str) -> String {
 /// Runs a search.
 pub fn search(
     idx: &OpenIndex,
-    settings: &SearchSettings,
+    settings: &Arc<SearchSettings>,
     analyzers: &Analyzers,
     req: &SearchRequest,
 ) -> Result<SearchResults, SearchError> {
@@ -299,7 +358,7 @@ pub fn search(
         let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
         (total as u64, docs, facets, MatchedTerms::default())
     } else {
-        let words = analyze_words(searcher, f, settings, analyzers, &parsed);
+        let words = analyze_words(idx, settings, analyzers, &parsed);
         let significant = words.iter().filter(|w| !w.stop).count();
         let tiered = significant <= settings.tiered_max_words;
         let phrases = phrase_clauses(f, settings, analyzers, &parsed);
@@ -524,12 +583,12 @@ fn typo_distance(settings: &TypoSettings, word: &str) -> u8 {
 /// Turns the parsed words into stems, typo variants and prefix completions, reading the
 /// vocabulary field's dictionary of every segment.
 fn analyze_words(
-    searcher: &Searcher,
-    f: &Fields,
-    settings: &SearchSettings,
+    idx: &OpenIndex,
+    settings: &Arc<SearchSettings>,
     analyzers: &Analyzers,
     parsed: &ParsedQuery,
 ) -> Vec<WordTerms> {
+    let (searcher, f) = (&idx.searcher, &idx.fields);
     let mut raws: Vec<(String, bool)> = Vec::new();
     let n = parsed.words.len();
     for (i, w) in parsed.words.iter().enumerate() {
@@ -548,45 +607,64 @@ fn analyze_words(
     raws.truncate(super::query::MAX_WORDS);
     raws.into_iter()
         .map(|(raw, prefix)| {
-            let exact_stem = stem(&analyzers.en, &raw);
-            let mut exact = vec![(exact_stem.clone(), 1.0)];
-            let stop = STOP_WORDS.contains(&raw.as_str());
-            if prefix && !stop {
-                // One letter is too little to complete; two letters complete to a few words.
-                let max = match raw.chars().count() {
-                    1 => 0,
-                    2 => settings.max_prefix_expansions.min(3),
-                    _ => settings.max_prefix_expansions,
-                };
-                for completion in prefix_completions(searcher, f.vocab, &raw, max) {
-                    let s = stem(&analyzers.en, &completion);
-                    if !exact.iter().any(|(e, _)| *e == s) {
-                        exact.push((s, settings.prefix_weight));
-                    }
-                }
+            let key = (raw, prefix);
+            if let Some(terms) = idx.words.get(settings, &key) {
+                return terms;
             }
-            let mut typos = Vec::new();
-            let distance = if stop {
-                0
-            } else {
-                typo_distance(&settings.typo, &raw)
-            };
-            if distance > 0 {
-                for variant in typo_variants(searcher, f.vocab, &raw, distance, settings) {
-                    let s = stem(&analyzers.en, &variant);
-                    if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
-                        typos.push(s);
-                    }
-                }
-            }
-            WordTerms {
-                raw,
-                exact,
-                typos,
-                stop,
-            }
+            let terms = expand_word(searcher, f, settings, analyzers, key.0.clone(), prefix);
+            idx.words.put(settings, key, &terms);
+            terms
         })
         .collect()
+}
+
+/// One query word with its stem, its prefix completions (when it is the half-typed
+/// last word) and its typo variants, from the snapshot's dictionary.
+fn expand_word(
+    searcher: &Searcher,
+    f: &Fields,
+    settings: &SearchSettings,
+    analyzers: &Analyzers,
+    raw: String,
+    prefix: bool,
+) -> WordTerms {
+    let exact_stem = stem(&analyzers.en, &raw);
+    let mut exact = vec![(exact_stem.clone(), 1.0)];
+    let stop = STOP_WORDS.contains(&raw.as_str());
+    if prefix && !stop {
+        // One letter is too little to complete; two letters complete to a few words.
+        let max = match raw.chars().count() {
+            1 => 0,
+            2 => settings.max_prefix_expansions.min(3),
+            _ => settings.max_prefix_expansions,
+        };
+        for completion in prefix_completions(searcher, f.vocab, &raw, max) {
+            let s = stem(&analyzers.en, &completion);
+            if !exact.iter().any(|(e, _)| *e == s) {
+                exact.push((s, settings.prefix_weight));
+            }
+        }
+    }
+    let mut typos = Vec::new();
+    let distance = if stop {
+        0
+    } else {
+        typo_distance(&settings.typo, &raw)
+    };
+    if distance > 0 {
+        for variant in typo_variants(searcher, f.vocab, &raw, distance, settings) {
+            let s = stem(&analyzers.en, &variant);
+            if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
+                typos.push(s);
+            }
+        }
+    }
+    WordTerms {
+        raw,
+        exact,
+        typos,
+        stop,
+    }
 }
 
 /// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
@@ -934,7 +1012,20 @@ impl MatchedTerms {
             .map(|(i, _)| i)
             .unwrap_or(stem.len());
         let head = stem[..keep].to_string();
-        if !self.prefixes.contains(&head) {
+        // A word that starts with `string` starts with `strin` too: scanning for the
+        // shorter prefix finds every start the longer would, so keep only the shortest
+        // of prefixes that extend one another (one scan of the text per prefix kept;
+        // prefix matching and typos bring many: 12 for "string replace", 5 kept).
+        if !self.prefixes.iter().any(|p| head.starts_with(p.as_str())) {
+            let mut i = 0;
+            while i < self.prefixes.len() {
+                if self.prefixes[i].starts_with(head.as_str()) {
+                    self.prefixes.swap_remove(i);
+                    self.finders.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
             self.finders
                 .push(memchr::memmem::Finder::new(head.as_bytes()).into_owned());
             self.prefixes.push(head);
@@ -1008,8 +1099,30 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
         return Vec::new();
     }
     let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
-    let lower = text.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    // The lowercased copy goes in a buffer reused across hits and queries: articles run
+    // to hundreds of KB, and a fresh allocation that size is an mmap and page faults.
+    thread_local! {
+        static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LOWER.with_borrow_mut(|lower| {
+        lower.clear();
+        lower.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+        // Do not keep a huge buffer alive for good after one outsized article.
+        let ranges = match_ranges_in(text, lower, matched, analyzers, is_word_byte);
+        if lower.capacity() > 4 << 20 {
+            *lower = Vec::new();
+        }
+        ranges
+    })
+}
+
+fn match_ranges_in(
+    text: &str,
+    bytes: &[u8],
+    matched: &MatchedTerms,
+    analyzers: &Analyzers,
+    is_word_byte: impl Fn(u8) -> bool,
+) -> Vec<(usize, usize)> {
     let mut starts: Vec<usize> = Vec::new();
     for finder in &matched.finders {
         for pos in finder.find_iter(bytes) {
@@ -1097,7 +1210,14 @@ fn best_section_and_snippet(
             }
             next += 1;
         }
-        let distinct: HashSet<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
+        if ranges.is_empty() && heading_hits == 0 {
+            continue;
+        }
+        // Distinct matched words: a sorted list, cheaper than hashing for the handful a
+        // section holds (this ran for every section of every hit).
+        let mut distinct: Vec<&str> = ranges.iter().map(|(a, b)| &s.text[*a..*b]).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
         let key = (
             distinct.len() + heading_hits * 2,
             ranges.len() + heading_hits,
