@@ -42,7 +42,7 @@ use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -50,7 +50,7 @@ pub const EN: &str = "hc_en";
 pub const RAW: &str = "hc_raw";
 
 /// Tokens longer than this are dropped (hashes, base64 blobs).
-const MAX_TOKEN_LEN: usize = 40;
+pub const MAX_TOKEN_LEN: usize = 40;
 
 /// The stemming analyzer: words, lowercased, accents folded, English stems.
 pub fn en_analyzer() -> TextAnalyzer {
@@ -107,12 +107,13 @@ pub struct Fields {
     pub html_len: Field,
     /// Headings as JSON (stored only).
     pub headings_json: Field,
-    /// Where the article's sections, in the compact form of [`encode_sections`], start
-    /// in the generation's blob file (stored only): best-section and snippet selection
-    /// read them from the memory map, without decompressing a doc-store block.
-    pub sections_offset: Field,
-    /// Their length in bytes (stored only).
-    pub sections_len: Field,
+    /// Where the article's card (what a search hit shows, then its sections, in the
+    /// compact form of [`encode_card`]) starts in the generation's blob file (fast,
+    /// stored): a hit is built from a fast-field lookup and the memory map, without
+    /// decompressing a doc-store block.
+    pub card_offset: Field,
+    /// Its length in bytes (fast, stored).
+    pub card_len: Field,
 }
 
 /// Builds the schema and its field handles.
@@ -148,8 +149,8 @@ pub fn schema() -> (Schema, Fields) {
         html_offset: b.add_u64_field("html_offset", STORED),
         html_len: b.add_u64_field("html_len", STORED),
         headings_json: b.add_text_field("headings_json", STORED),
-        sections_offset: b.add_u64_field("sections_offset", STORED),
-        sections_len: b.add_u64_field("sections_len", STORED),
+        card_offset: b.add_u64_field("card_offset", STORED | tantivy::schema::FAST),
+        card_len: b.add_u64_field("card_len", STORED | tantivy::schema::FAST),
     };
     (b.build(), fields)
 }
@@ -169,7 +170,7 @@ pub fn document(
     f: &Fields,
     a: &Article,
     html_at: (u64, u64),
-    sections_at: (u64, u64),
+    card_at: (u64, u64),
 ) -> TantivyDocument {
     let body = a.body_text();
     let headings = a.headings_text();
@@ -198,8 +199,8 @@ pub fn document(
         f.html_offset => html_at.0,
         f.html_len => html_at.1,
         f.headings_json => serde_json::to_string(&a.headings).unwrap_or_default(),
-        f.sections_offset => sections_at.0,
-        f.sections_len => sections_at.1,
+        f.card_offset => card_at.0,
+        f.card_len => card_at.1,
     );
     if let Some(s) = &a.summary {
         d.add_text(f.summary, s);
@@ -215,11 +216,112 @@ pub fn document(
 
 const UNIT: char = '\u{1f}';
 const RECORD: char = '\u{1e}';
+const GROUP: char = '\u{1d}';
 
-/// Encodes sections as `heading US anchor US text RS ...`: decoding is a split, with no
-/// allocation, where JSON cost more than the rest of a hit. Control characters are
-/// removed from the text first so they cannot break the framing.
-pub fn encode_sections(sections: &[super::article::Section]) -> String {
+/// Encodes an article's card: `slug US title US category US summary US tag GS tag RS`,
+/// then its sections as `heading US anchor US text RS ...`, whose byte lengths the
+/// header lists too (`h.a.t h.a.t ...` after the tags), so a hit slices its sections out
+/// instead of scanning the text for separators. Decoding borrows; JSON cost more than
+/// the rest of a hit. Control characters are removed from the text first so they cannot
+/// break the framing.
+pub fn encode_card(a: &Article) -> String {
+    let clean = |s: &str| s.replace([UNIT, RECORD, GROUP], " ");
+    let tags: Vec<String> = a.tags.iter().map(|t| clean(t.as_str())).collect();
+    let sections = encode_sections(&a.sections);
+    let layout: Vec<String> = decode_sections(&sections)
+        .iter()
+        .map(|s| format!("{}.{}.{}", s.heading.len(), s.anchor.len(), s.text.len()))
+        .collect();
+    let mut out = String::new();
+    for part in [
+        a.slug.as_str(),
+        a.title.as_str(),
+        a.category.as_str(),
+        a.summary.as_deref().unwrap_or(""),
+    ] {
+        out.push_str(&clean(part));
+        out.push(UNIT);
+    }
+    out.push_str(&tags.join(&GROUP.to_string()));
+    out.push(UNIT);
+    out.push_str(&layout.join(" "));
+    out.push(RECORD);
+    out.push_str(&sections);
+    out
+}
+
+/// What a search hit shows of an article, borrowed from its card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardView<'a> {
+    /// Slug.
+    pub slug: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Category path.
+    pub category: &'a str,
+    /// Summary, empty when none.
+    pub summary: &'a str,
+    /// Tags, separated by GS (see [`CardView::tags`]).
+    tags: &'a str,
+    /// The sections' byte lengths, `h.a.t` each.
+    layout: &'a str,
+    /// The encoded sections ([`CardView::section_views`]).
+    pub sections: &'a str,
+}
+
+impl<'a> CardView<'a> {
+    /// The tags.
+    pub fn tags(&self) -> impl Iterator<Item = &'a str> {
+        self.tags.split(GROUP).filter(|t| !t.is_empty())
+    }
+
+    /// The sections, sliced by the layout (scanned for separators if it does not fit).
+    pub fn section_views(&self) -> Vec<SectionView<'a>> {
+        self.sliced()
+            .unwrap_or_else(|| decode_sections(self.sections))
+    }
+
+    fn sliced(&self) -> Option<Vec<SectionView<'a>>> {
+        let text = self.sections;
+        let mut at = 0;
+        let mut out = Vec::new();
+        let take = |len: &str, at: &mut usize| -> Option<&'a str> {
+            let len: usize = len.parse().ok()?;
+            let part = text.get(*at..*at + len)?;
+            *at += len + 1; // the separator after it
+            Some(part)
+        };
+        for lengths in self.layout.split(' ').filter(|l| !l.is_empty()) {
+            let mut l = lengths.splitn(3, '.');
+            let heading = take(l.next()?, &mut at)?;
+            let anchor = take(l.next()?, &mut at)?;
+            let body = take(l.next()?, &mut at)?;
+            out.push(SectionView {
+                heading,
+                anchor,
+                text: body,
+            });
+        }
+        (at == text.len()).then_some(out)
+    }
+}
+
+/// Decodes [`encode_card`].
+pub fn decode_card(encoded: &str) -> Option<CardView<'_>> {
+    let (head, sections) = encoded.split_once(RECORD)?;
+    let mut parts = head.splitn(6, UNIT);
+    Some(CardView {
+        slug: parts.next()?,
+        title: parts.next()?,
+        category: parts.next()?,
+        summary: parts.next()?,
+        tags: parts.next()?,
+        layout: parts.next()?,
+        sections,
+    })
+}
+
+fn encode_sections(sections: &[super::article::Section]) -> String {
     let clean = |s: &str| s.replace([UNIT, RECORD], " ");
     let mut out = String::new();
     for s in sections {
@@ -244,7 +346,7 @@ pub struct SectionView<'a> {
     pub text: &'a str,
 }
 
-/// Decodes [`encode_sections`].
+/// Decodes the sections of a card ([`CardView::sections`]).
 pub fn decode_sections(encoded: &str) -> Vec<SectionView<'_>> {
     encoded
         .split(RECORD)
@@ -455,10 +557,10 @@ fn fill(
         if !a.draft {
             let at = (html.len() as u64, a.html.len() as u64);
             html.extend_from_slice(a.html.as_bytes());
-            let sections = encode_sections(&a.sections);
-            let sections_at = (html.len() as u64, sections.len() as u64);
-            html.extend_from_slice(sections.as_bytes());
-            writer.add_document(document(fields, a, at, sections_at))?;
+            let card = encode_card(a);
+            let card_at = (html.len() as u64, card.len() as u64);
+            html.extend_from_slice(card.as_bytes());
+            writer.add_document(document(fields, a, at, card_at))?;
             count += 1;
         }
         if i % 256 == 0 {
@@ -637,8 +739,8 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
         for a in &update.add {
             writer.delete_term(Term::from_field_text(idx.fields.slug, a.slug.as_str()));
             let at = html.append(a.html.as_bytes())?;
-            let sections_at = html.append(encode_sections(&a.sections).as_bytes())?;
-            writer.add_document(document(&idx.fields, a, at, sections_at))?;
+            let card_at = html.append(encode_card(a).as_bytes())?;
+            writer.add_document(document(&idx.fields, a, at, card_at))?;
         }
         html.flush()?;
         writer.commit()?;
@@ -765,5 +867,36 @@ pub fn remove_old_generations(index_dir: &Path, keep: &Path) {
                 tracing::warn!(path = %path.display(), "cannot remove an old index generation: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+    use crate::kb::article::Section;
+
+    #[test]
+    fn a_card_slices_its_sections_exactly_as_scanning_would() {
+        let mut article = crate::kb::article::parse_article(
+            "billing/x.md",
+            "---\ntitle: T\ntags: [a, b]\nsummary: S\n---\nIntro é.\n\n## Héading\n\nText\u{1e}with a separator.\n",
+            0,
+            &crate::kb::article::PathResolver,
+        )
+        .expect("parses");
+        article.sections.push(Section {
+            heading: None,
+            anchor: None,
+            text: String::new(),
+        });
+        let encoded = encode_card(&article);
+        let card = decode_card(&encoded).expect("decodes");
+        assert_eq!(card.slug, "billing/x");
+        assert_eq!(card.tags().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            card.sliced().expect("the layout fits"),
+            decode_sections(card.sections)
+        );
+        assert_eq!(card.section_views().len(), 3);
     }
 }

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::Column;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
     FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
@@ -35,7 +36,7 @@ use tantivy_fst::Automaton;
 use super::facets::FacetCollector;
 pub use super::facets::{FacetCount, Facets};
 use super::index::{
-    decode_sections, en_analyzer, raw_analyzer, Fields, HtmlStore, OpenIndex, SectionView,
+    decode_card, en_analyzer, raw_analyzer, CardView, Fields, OpenIndex, SectionView,
 };
 use super::query::{parse_query, ParsedQuery};
 use super::scoring::{AddScoreQuery, Bm25fQuery, SafeSeekQuery};
@@ -463,9 +464,26 @@ pub fn search(
 
     let facets = facet_collector().facets(&facets);
     let mut hits = Vec::with_capacity(docs.len());
+    // Each hit is built from its card in the blob file, found by two fast fields: no
+    // doc-store block to decompress.
+    let mut cards: Vec<Option<(Column<u64>, Column<u64>)>> = Vec::new();
     for (score, addr) in docs.into_iter().take(req.limit) {
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        hits.push(hit_from_doc(f, &doc, &idx.html, score, &matched, analyzers));
+        let segment = addr.segment_ord as usize;
+        if cards.len() <= segment {
+            cards.resize_with(segment + 1, || None);
+        }
+        if cards[segment].is_none() {
+            let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+            cards[segment] = Some((fast.u64("card_offset")?, fast.u64("card_len")?));
+        }
+        let card = cards[segment]
+            .as_ref()
+            .and_then(|(offset, len)| Some((offset.first(addr.doc_id)?, len.first(addr.doc_id)?)))
+            .and_then(|(offset, len)| idx.html.get(offset, len))
+            .and_then(decode_card);
+        if let Some(card) = card {
+            hits.push(hit_from_card(&card, score, &matched, analyzers));
+        }
     }
     Ok(SearchResults {
         query: req.q.clone(),
@@ -989,16 +1007,33 @@ fn synonym_clause(
 /// The stems that matched, for snippets and the best section.
 #[derive(Default)]
 struct MatchedTerms {
-    stems: HashSet<String>,
+    stems: rustc_hash::FxHashSet<String>,
     /// Each stem less its last letter: what a matching word must start with.
     prefixes: Vec<String>,
     /// A SIMD finder per prefix, built once per query.
     finders: Vec<memchr::memmem::Finder<'static>>,
     /// Words already stemmed in this query (lowercased) and whether they match: long
     /// articles repeat their words, and stemming was most of a hit's cost.
-    seen: std::cell::RefCell<HashMap<Vec<u8>, bool>>,
+    seen: std::cell::RefCell<rustc_hash::FxHashMap<Vec<u8>, bool>>,
     /// The stemming analyzer, cloned once per query rather than once per section.
     en: std::cell::RefCell<Option<TextAnalyzer>>,
+    /// The analyzer's own stemmer, for plain ASCII words.
+    stemmer: EnglishStemmer,
+}
+
+/// The English Snowball stemmer of the `en` analyzer.
+struct EnglishStemmer(frostem::Stemmer);
+
+impl Default for EnglishStemmer {
+    fn default() -> Self {
+        EnglishStemmer(frostem::Stemmer::new(frostem::Algorithm::English))
+    }
+}
+
+impl EnglishStemmer {
+    fn stem<'a>(&self, word: &'a str) -> std::borrow::Cow<'a, str> {
+        self.0.stem(word)
+    }
 }
 
 impl MatchedTerms {
@@ -1041,24 +1076,17 @@ pub fn doc_str(doc: &TantivyDocument, field: Field) -> String {
         .unwrap_or_default()
 }
 
-fn hit_from_doc(
-    f: &Fields,
-    doc: &TantivyDocument,
-    blobs: &HtmlStore,
+fn hit_from_card(
+    card: &CardView<'_>,
     score: Score,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
 ) -> Hit {
-    let slug = doc_str(doc, f.slug);
-    let summary = Some(doc_str(doc, f.summary)).filter(|s| !s.is_empty());
-    let tags = doc_strs(doc, f.tag);
-    let encoded = blobs
-        .get(
-            doc_u64(doc, f.sections_offset),
-            doc_u64(doc, f.sections_len),
-        )
-        .unwrap_or_default();
-    let sections = decode_sections(encoded);
+    let slug = card.slug.to_string();
+    let summary = Some(card.summary.to_string()).filter(|s| !s.is_empty());
+    let tags = card.tags().map(str::to_string).collect();
+    let encoded = card.sections;
+    let sections = card.section_views();
     let (best, snippet) =
         best_section_and_snippet(encoded, &sections, summary.as_deref(), matched, analyzers);
     let section = best
@@ -1074,8 +1102,8 @@ fn hit_from_doc(
         url.push_str(&s.anchor);
     }
     Hit {
-        title: doc_str(doc, f.title),
-        category: doc_str(doc, f.category),
+        title: card.title.to_string(),
+        category: card.category.to_string(),
         slug,
         tags,
         summary,
@@ -1147,6 +1175,17 @@ fn match_ranges_in(
             if hit {
                 out.push((from, to));
             }
+            continue;
+        }
+        // A plain ASCII word is exactly one token of the analyzer, its stem: stem it
+        // directly (the analyzer's pipeline cost more than the stemming itself).
+        if lowered.len() < super::index::MAX_TOKEN_LEN && lowered.iter().all(u8::is_ascii) {
+            let word = std::str::from_utf8(lowered).unwrap_or_default();
+            let hit = matched.stems.contains(matched.stemmer.stem(word).as_ref());
+            if hit {
+                out.push((from, to));
+            }
+            seen.insert(lowered.to_vec(), hit);
             continue;
         }
         let Some(word) = text.get(from..to) else {
@@ -1527,4 +1566,22 @@ pub fn doc_u64(doc: &TantivyDocument, field: Field) -> u64 {
 /// Reads a stored i64 field.
 pub fn doc_i64(doc: &TantivyDocument, field: Field) -> i64 {
     doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_direct_stemmer_agrees_with_the_analyzer_on_plain_ascii_words() {
+        let analyzer = en_analyzer();
+        let stemmer = EnglishStemmer::default();
+        let words = "invoices invoice downloading running ran relational sensibility happy \
+            happily cries dying lying skies news atlas generously organization organizations \
+            fetch fetching javascript flexbox promise promises 2fa http2 x86 a i abc1 \
+            connection connections connected ugly early only singly gently idly howe";
+        for word in words.split(' ').filter(|w| !w.is_empty()) {
+            assert_eq!(stemmer.stem(word), stem(&analyzer, word), "{word}");
+        }
+    }
 }
