@@ -1134,7 +1134,8 @@ fn match_ranges(text: &str, matched: &MatchedTerms, analyzers: &Analyzers) -> Ve
     }
     LOWER.with_borrow_mut(|lower| {
         lower.clear();
-        lower.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+        lower.extend_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
         // Do not keep a huge buffer alive for good after one outsized article.
         let ranges = match_ranges_in(text, lower, matched, analyzers, is_word_byte);
         if lower.capacity() > 4 << 20 {
