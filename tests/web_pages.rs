@@ -64,6 +64,9 @@ async fn a_search_page_lists_highlighted_results_and_category_facets_without_jav
     assert!(
         html.contains("category=billing%2Finvoices") || html.contains("category=billing/invoices")
     );
+    // An empty category is no filter.
+    let (_, _, _, unfiltered) = page(&app, "/search?q=invoice&category=").await;
+    assert!(!unfiltered.contains(" in General"), "{unfiltered}");
     // The facet narrows the results.
     let (_, _, _, narrowed) = page(&app, "/search?q=invoice&category=shipping").await;
     assert!(narrowed.contains(" in Shipping</h1>"), "{narrowed}");
@@ -137,6 +140,8 @@ async fn unknown_articles_categories_and_pages_get_a_real_404_page_and_the_api_k
         "/articles/no/such-article",
         "/categories/nope",
         "/nothing-here",
+        "/articles/%FF",
+        "/categories/%FF%FE",
     ] {
         let (status, content_type, _, html) = page(&app, path).await;
         assert_eq!(status, 404, "{path}");
@@ -166,6 +171,12 @@ async fn a_category_page_lists_its_articles_and_subcategories() {
     );
     assert!(html.contains(r#"href="/categories/billing/invoices"><strong>Invoices</strong>"#));
     assert!(html.contains(r#"href="/articles/billing/invoices/download-invoice""#));
+    // A page past the end shows the last page, not an empty one.
+    let (_, _, _, past) = page(&app, "/categories/billing?page=99").await;
+    assert!(
+        past.contains(r#"href="/articles/billing/invoices/download-invoice""#),
+        "{past}"
+    );
 }
 
 #[tokio::test]
@@ -213,6 +224,20 @@ async fn assets_ship_in_the_binary_with_etags_and_long_caching_for_hashed_urls()
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
+    // A proxy may weaken the tag; it still matches.
+    let weak = first.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("W/")
+        .to_string();
+    let weakened = app
+        .client
+        .get(format!("{}{css}", app.base))
+        .header("if-none-match", format!("W/{weak}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weakened.status(), 304);
     let unversioned = app
         .client
         .get(format!("{}/assets/site.css", app.base))

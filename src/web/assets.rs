@@ -83,7 +83,8 @@ pub async fn serve(
         )
             .into_response();
     }
-    let etag = format!("\"{}\"", asset.hash);
+    // Weak: the compression layer may send the same content gzipped or not.
+    let etag = format!("W/\"{}\"", asset.hash);
     // A URL carrying the current hash never changes; any other is revalidated.
     let versioned = query.as_deref() == Some(&format!("v={}", asset.hash));
     let cache_control = if versioned {
@@ -94,7 +95,12 @@ pub async fn serve(
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            // Weak comparison (RFC 9110): `W/"x"` and `"x"` match.
+            let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+            v.split(',')
+                .any(|t| t.trim() == "*" || strip(t) == strip(&etag))
+        });
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -9,6 +9,7 @@
 pub mod assets;
 
 use askama::Template;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -82,25 +83,38 @@ fn page(status: StatusCode, template: &impl Template) -> Response {
 
 /// The page for an engine error: 503 while the index is built, 500 otherwise (logged).
 fn engine_error(e: KbError) -> Response {
-    let (status, headline, detail) = match e {
+    let (status, headline, detail, reload) = match e {
         KbError::NotReady => (
             StatusCode::SERVICE_UNAVAILABLE,
             "The help center is starting",
-            "Articles are being indexed and will be here in a moment.",
+            "Articles are being indexed and will be here in a moment. This page reloads by \
+             itself in a few seconds.",
+            true,
         ),
         other => {
             tracing::error!(error = %other, "page failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
-                "The error has been logged. Please try again.",
+                "The error has been logged. Please try again later.",
+                false,
             )
         }
     };
-    let mut response = page(status, &UnavailablePage { headline, detail });
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    let mut response = page(
+        status,
+        &UnavailablePage {
+            headline,
+            detail,
+            reload,
+        },
+    );
+    if reload {
+        // Only a starting index is worth retrying soon; a fault is not.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     response
 }
 
@@ -187,7 +201,7 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
                     .take(crate::kb::query::MAX_QUERY_CHARS)
                     .collect()
             }
-            "category" => category = Category::parse(&value).ok(),
+            "category" => category = Category::parse(&value).ok().filter(|c| !c.is_root()),
             "page" => page_number = value.trim().parse().unwrap_or(1),
             _ => {}
         }
@@ -261,7 +275,14 @@ fn breadcrumb(path: &str) -> Vec<(String, String)> {
 }
 
 /// `GET /articles/{slug}`
-async fn article(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+async fn article(
+    State(state): State<AppState>,
+    slug: Result<Path<String>, PathRejection>,
+) -> Response {
+    // A path that does not even decode (`%FF`) is simply not found, as a page.
+    let Ok(Path(slug)) = slug else {
+        return not_found("There is no such article.".into());
+    };
     let missing = || not_found(format!("There is no article “{slug}”."));
     let Ok(parsed) = Slug::parse(&slug) else {
         return missing();
@@ -306,9 +327,12 @@ fn find_node<'a>(nodes: &'a [CategoryNode], path: &str) -> Option<&'a CategoryNo
 /// `GET /categories/{path}?page=`: the articles of a category and its subcategories.
 async fn category(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    let Ok(Path(path)) = path else {
+        return not_found("There is no such category.".into());
+    };
     let path = path.trim_end_matches('/').to_string();
     let missing = || not_found(format!("There is no category “{path}”."));
     let Ok(parsed) = Category::parse(&path) else {
@@ -324,8 +348,13 @@ async fn category(
     let page_number: usize = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "page")
         .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(1)
+        .unwrap_or(1);
+    // The node knows how many articles there are: a page past the end (or past the
+    // deepest page search serves) shows the last one.
+    let last_page = (node.count as usize)
+        .div_ceil(CATEGORY_PAGE_SIZE)
         .clamp(1, crate::http::kb::MAX_OFFSET / CATEGORY_PAGE_SIZE);
+    let page_number = page_number.clamp(1, last_page);
     let results = match state.kb.search(&SearchRequest {
         q: String::new(),
         category: Some(parsed.clone()),
@@ -336,7 +365,7 @@ async fn category(
         Ok(results) => results,
         Err(e) => return engine_error(e),
     };
-    let more = (page_number * CATEGORY_PAGE_SIZE) < results.total as usize;
+    let more = page_number < last_page;
     page(
         StatusCode::OK,
         &CategoryPage {
@@ -377,6 +406,8 @@ struct NotFoundPage {
 struct UnavailablePage {
     headline: &'static str,
     detail: &'static str,
+    /// Whether the page reloads itself (the index is still being built).
+    reload: bool,
 }
 
 /// The human name of a category path's last segment: `returns-and-refunds` ->

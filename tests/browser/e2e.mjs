@@ -33,6 +33,11 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 const TIMEOUT = 10_000;
 
 class Failure extends Error {}
+
+/** A URL or text with any JWT blanked out, for failure messages. */
+function redact(text) {
+  return String(text).replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '<token>');
+}
 function check(condition, message) {
   if (!condition) throw new Failure(message);
 }
@@ -123,6 +128,20 @@ async function storyHomeSearch() {
     check(await page.getAttribute('#q', 'aria-expanded') === 'false', 'aria-expanded should be "false" after Escape');
     check(await page.inputValue('#q') === 'downlod invoce', 'Escape should keep the typed text');
 
+    // Escape wins over a reply still on its way: the list stays closed once it lands.
+    const pending = page.waitForRequest((r) => r.url().includes('/api/v1/search?'));
+    await page.keyboard.type(' ');
+    const inFlight = await pending;
+    await page.keyboard.press('Escape');
+    const landed = await inFlight.response().catch(() => null);
+    if (landed) await landed.finished().catch(() => null);
+    await page.evaluate(() => new Promise((settle) => setTimeout(settle, 50)));
+    check(await page.locator('#q-suggestions').isHidden(), 'a suggestion reply landing after Escape must not reopen the list');
+    await page.keyboard.press('Backspace');
+    await first.waitFor({ state: 'visible' }).catch(() => {
+      throw new Failure('typing again after Escape should bring the suggestions back');
+    });
+
     await page.keyboard.press('ArrowDown');
     check(await page.getAttribute('#q', 'aria-activedescendant') === 'q-opt-0',
       'ArrowDown should make the first option active (aria-activedescendant="q-opt-0")');
@@ -206,7 +225,7 @@ async function storyPortal() {
   const subA = randomUUID();
   const emailA = `a-${subA.slice(0, 8)}@example.com`;
   const linkA = signInLink(subA, emailA);
-  check(linkA.startsWith(`${BASE}/portal#access_token=`), `token --url should print a portal link, got ${linkA}`);
+  check(linkA.startsWith(`${BASE}/portal#access_token=`), `token --url should print a portal link, got ${redact(linkA)}`);
   const tokenA = new URLSearchParams(linkA.split('#')[1]).get('access_token');
   shared.tokenA = tokenA;
   const subject = 'Where can I download my invoice';
@@ -221,7 +240,7 @@ async function storyPortal() {
     await page.locator('#signed-in').waitFor({ state: 'visible' }).catch(() => {
       throw new Failure('with a token in the link, the portal should show #signed-in');
     });
-    check(!page.url().includes('access_token') && !page.url().includes(tokenA), `the token should leave the URL, at ${page.url()}`);
+    check(!page.url().includes('access_token') && !page.url().includes(tokenA), `the token should leave the URL, at ${redact(page.url())}`);
     check(await page.evaluate(() => sessionStorage.getItem('hc_token')) === tokenA, 'the token should be kept in sessionStorage hc_token');
     check((await page.textContent('#who')).trim() === emailA, `#who should show ${emailA}`);
     await page.locator('#ticket-empty').waitFor({ state: 'visible' }).catch(() => {

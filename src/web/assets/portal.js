@@ -35,6 +35,10 @@ let claims = null;
 let cursor = null;
 let current = null;
 let viewSeq = 0;
+// Bumped by every list load and by sign-out: only the latest load may fill the list.
+let listSeq = 0;
+// The ticket the reply box was last opened for.
+let openedId = null;
 
 // ---- helpers ----
 
@@ -153,6 +157,16 @@ function busy(form, on, text) {
   button.disabled = on;
 }
 
+/** A link from an API reply, only if it stays on this site (else the home page). */
+function sameOrigin(url) {
+  try {
+    const target = new URL(url, location.origin);
+    return target.origin === location.origin ? target.href : '/';
+  } catch {
+    return '/';
+  }
+}
+
 // ---- sign-in ----
 
 let signedOutNote = null;
@@ -163,6 +177,9 @@ function signOut(message) {
   claims = null;
   current = null;
   viewSeq++;
+  listSeq++;
+  cursor = null;
+  els.replyBody.value = '';
   els.list.replaceChildren();
   els.timeline.replaceChildren();
   showError('');
@@ -245,9 +262,11 @@ function markCurrent() {
 }
 
 async function loadList(append) {
+  const seq = ++listSeq;
   const params = new URLSearchParams({ limit: '25' });
   if (append && cursor) params.set('cursor', cursor);
   const page = await api(`/api/v1/tickets?${params}`);
+  if (seq !== listSeq) return;
   const items = (page.tickets || []).map(ticketItem);
   if (append) els.list.append(...items);
   else els.list.replaceChildren(...items);
@@ -313,6 +332,9 @@ function showTicket(t) {
 
 async function openTicket(id, focus) {
   const seq = ++viewSeq;
+  // A draft belongs to the ticket it was written for.
+  if (openedId !== id) els.replyBody.value = '';
+  openedId = id;
   current = null;
   els.title.textContent = 'Loading…';
   els.meta.replaceChildren();
@@ -345,7 +367,7 @@ els.replyForm.addEventListener('submit', async (e) => {
   busy(els.replyForm, true, 'Sending…');
   try {
     await api(`/api/v1/tickets/${encodeURIComponent(id)}/messages`, { method: 'POST', body: { body } });
-    els.replyBody.value = '';
+    if (current && current.id === id) els.replyBody.value = '';
     const [t, entries] = await Promise.all([api(`/api/v1/tickets/${encodeURIComponent(id)}`), loadTimeline(id)]);
     if (current && current.id === id) {
       showTicket(t);
@@ -385,7 +407,7 @@ async function suggest() {
     ul.replaceChildren(...articles.map((hit) => {
       const li = el('li');
       const a = el('a', '', hit.title);
-      a.href = hit.url;
+      a.href = sameOrigin(hit.url);
       li.append(a);
       if (hit.summary) li.append(el('span', '', hit.summary));
       return li;

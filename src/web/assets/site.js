@@ -24,9 +24,11 @@ function combobox(input) {
   let timer = 0;
   let blurTimer = 0;
   let request = null;
+  // Escape dismisses the list until the next keystroke, even if a reply is in flight.
+  let dismissed = false;
 
   const options = () => list.children;
-  const go = (hit) => { close(); location.assign(hit.url); };
+  const go = (hit) => { close(); location.assign(sameOrigin(hit.url)); };
 
   function setActive(i) {
     active = i;
@@ -66,7 +68,7 @@ function combobox(input) {
       li.addEventListener('click', () => go(hit));
       return li;
     }));
-    show(found.length > 0 && document.activeElement === input);
+    show(found.length > 0 && document.activeElement === input && !dismissed);
   }
 
   async function suggest() {
@@ -94,8 +96,9 @@ function combobox(input) {
 
   input.addEventListener('input', () => {
     clearTimeout(timer);
+    dismissed = false;
     setActive(-1);
-    timer = setTimeout(suggest, 120);
+    timer = setTimeout(() => { timer = 0; suggest(); }, 120);
   });
 
   input.addEventListener('keydown', (e) => {
@@ -112,7 +115,15 @@ function combobox(input) {
         go(hits[active]);
       }
     } else if (e.key === 'Escape') {
-      if (!list.hidden) {
+      // Escape dismisses the suggestions, shown or still coming; only when there are
+      // none does it keep the search field's own meaning (clear the text).
+      const pending = !list.hidden || request !== null || timer !== 0;
+      clearTimeout(timer);
+      timer = 0;
+      if (request) request.abort();
+      request = null;
+      dismissed = true;
+      if (pending) {
         e.preventDefault();
         close();
       }
@@ -177,6 +188,16 @@ function feedback(box) {
         button.removeAttribute('aria-pressed');
       }
     });
+  }
+}
+
+/** A link from an API reply, only if it stays on this site (else the home page). */
+export function sameOrigin(url) {
+  try {
+    const target = new URL(url, location.origin);
+    return target.origin === location.origin ? target.href : '/';
+  } catch {
+    return '/';
   }
 }
 
