@@ -15,7 +15,6 @@ SCHEMATHESIS_VERSION=4.32.5
 OPENAPI_TYPESCRIPT_VERSION=7.13.0
 TYPESCRIPT_VERSION=5.9.3
 tools="${HELPCENTER_TOOLS_DIR:-$HOME/.cache/helpcenter/contract-tools}"
-target="${CARGO_TARGET_DIR:-target}"
 max_examples="${MAX_EXAMPLES:-50}"
 log() { echo "api-contract: $*" >&2; }
 
@@ -35,36 +34,10 @@ if [ ! -x "$tools/npm/node_modules/.bin/openapi-typescript" ] \
     "openapi-typescript@$OPENAPI_TYPESCRIPT_VERSION" "typescript@$TYPESCRIPT_VERSION" >/dev/null
 fi
 
-bash scripts/pg-up.sh >/dev/null
-cargo build --locked --quiet
-bin="$target/debug/helpcenter"
-
 # A server of its own: fresh database, fresh index, free port.
-work="$(mktemp -d)"
-database="helpcenter_contract_$$"
-admin_url="postgres://postgres:postgres@127.0.0.1:5432/postgres"
-export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$database"
-export JWT_SECRET="api-contract-secret-$$-$RANDOM$RANDOM"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-cp -r articles "$work/articles"
-"$bin" serve --articles "$work/articles" --index "$work/index" --bind "127.0.0.1:$port" --no-watch \
-  >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  psql -X -q "$admin_url" -c "drop database if exists \"$database\" with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 120); do
-  curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; log "the server exited"; exit 1; }
-  sleep 0.5
-done
-curl -fsS "$base/readyz" >/dev/null || { cat "$work/server.log" >&2; log "the server never got ready"; exit 1; }
+# shellcheck source=scripts/lib/live-server.sh
+source scripts/lib/live-server.sh
+start_live_server contract
 
 # 1. TypeScript types from the served document, compiled.
 curl -fsS "$base/api/v1/openapi.json" -o "$work/openapi.json"

@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools="${HELPCENTER_TOOLS_DIR:-$HOME/.cache/helpcenter/contract-tools}/browser"
-target="${CARGO_TARGET_DIR:-target}"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 log() { echo "browser-tests: $*" >&2; }
 
@@ -43,36 +42,10 @@ if ! grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$tools/node_modules/pl
   npm install --prefix "$tools" --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_CORE_VERSION" >/dev/null
 fi
 
-bash scripts/pg-up.sh >/dev/null
-cargo build --locked --quiet
-bin="$target/debug/helpcenter"
-
 # A server of its own: fresh database, fresh index, free port.
-work="$(mktemp -d)"
-database="helpcenter_browser_$$"
-admin_url="postgres://postgres:postgres@127.0.0.1:5432/postgres"
-export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$database"
-export JWT_SECRET="browser-tests-secret-$$-$RANDOM$RANDOM"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-cp -r articles "$work/articles"
-"$bin" serve --articles "$work/articles" --index "$work/index" --bind "127.0.0.1:$port" --no-watch \
-  >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  psql -X -q "$admin_url" -c "drop database if exists \"$database\" with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 120); do
-  curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; log "the server exited"; exit 1; }
-  sleep 0.5
-done
-curl -fsS "$base/readyz" >/dev/null || { cat "$work/server.log" >&2; log "the server never got ready"; exit 1; }
+# shellcheck source=scripts/lib/live-server.sh
+source scripts/lib/live-server.sh
+start_live_server browser
 
 screenshots="${SCREENSHOTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/helpcenter-screenshots.XXXXXX")}"
 mkdir -p "$screenshots"

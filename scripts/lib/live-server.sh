@@ -1,0 +1,42 @@
+# Sourced by the scripts that test a live server (api-contract.sh, browser-tests.sh).
+# `start_live_server NAME` builds the debug binary and starts `helpcenter serve` on a
+# copy of the bundled articles, its own fresh database (helpcenter_NAME_PID, dropped on
+# exit), a fresh index and a free port, then waits for /readyz. It sets `bin`, `base`,
+# `work` (a scratch folder removed on exit) and exports DATABASE_URL and JWT_SECRET, so
+# `$bin token ...` mints tokens the server accepts. Expects `log` to be defined.
+
+start_live_server() {
+  local name="$1"
+  local target="${CARGO_TARGET_DIR:-target}"
+  bash scripts/pg-up.sh >/dev/null
+  cargo build --locked --quiet
+  bin="$target/debug/helpcenter"
+  work="$(mktemp -d)"
+  live_database="helpcenter_${name}_$$"
+  export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$live_database"
+  export JWT_SECRET="$name-secret-$$-$RANDOM$RANDOM"
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  base="http://127.0.0.1:$port"
+  cp -r articles "$work/articles"
+  "$bin" serve --articles "$work/articles" --index "$work/index" --bind "127.0.0.1:$port" --no-watch \
+    >"$work/server.log" 2>&1 &
+  live_server=$!
+  trap stop_live_server EXIT
+  for _ in $(seq 1 120); do
+    curl -fsS "$base/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$live_server" 2>/dev/null || { cat "$work/server.log" >&2; log "the server exited"; exit 1; }
+    sleep 0.5
+  done
+  cat "$work/server.log" >&2
+  log "the server never got ready"
+  exit 1
+}
+
+stop_live_server() {
+  kill "$live_server" 2>/dev/null || true
+  wait "$live_server" 2>/dev/null || true
+  psql -X -q "postgres://postgres:postgres@127.0.0.1:5432/postgres" \
+    -c "drop database if exists \"$live_database\" with (force)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
