@@ -1030,9 +1030,35 @@ impl Default for EnglishStemmer {
     }
 }
 
+/// Most words a thread remembers the stem of.
+const STEM_CACHE_MAX: usize = 100_000;
+
 impl EnglishStemmer {
+    #[cfg(test)]
     fn stem<'a>(&self, word: &'a str) -> std::borrow::Cow<'a, str> {
         self.0.stem(word)
+    }
+
+    /// Calls `f` with the stem of `word` (lowercase ASCII). Articles share most of their
+    /// words, so each thread remembers the stems it computed (stemming depends on
+    /// nothing but the word); at most [`STEM_CACHE_MAX`] words, then it starts over.
+    fn with_stem<T>(&self, word: &str, f: impl FnOnce(&str) -> T) -> T {
+        thread_local! {
+            static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Box<str>>> =
+                std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+        }
+        STEMS.with_borrow_mut(|stems| {
+            if let Some(stem) = stems.get(word) {
+                return f(stem);
+            }
+            if stems.len() >= STEM_CACHE_MAX {
+                stems.clear();
+            }
+            let stem: Box<str> = self.0.stem(word).into();
+            let out = f(&stem);
+            stems.insert(word.into(), stem);
+            out
+        })
     }
 }
 
@@ -1182,7 +1208,9 @@ fn match_ranges_in(
         // directly (the analyzer's pipeline cost more than the stemming itself).
         if lowered.len() < super::index::MAX_TOKEN_LEN && lowered.iter().all(u8::is_ascii) {
             let word = std::str::from_utf8(lowered).unwrap_or_default();
-            let hit = matched.stems.contains(matched.stemmer.stem(word).as_ref());
+            let hit = matched
+                .stemmer
+                .with_stem(word, |stem| matched.stems.contains(stem));
             if hit {
                 out.push((from, to));
             }
