@@ -12,3 +12,8 @@ pub mod kb;
 pub mod server;
 pub mod tickets;
 pub mod web;
+
+/// The service's allocator, for every binary, test and bench that links the library:
+/// searches allocate many small strings and vectors (hits, snippets, term lists).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
