@@ -227,11 +227,7 @@ const GROUP: char = '\u{1d}';
 pub fn encode_card(a: &Article) -> String {
     let clean = |s: &str| s.replace([UNIT, RECORD, GROUP], " ");
     let tags: Vec<String> = a.tags.iter().map(|t| clean(t.as_str())).collect();
-    let sections = encode_sections(&a.sections);
-    let layout: Vec<String> = decode_sections(&sections)
-        .iter()
-        .map(|s| format!("{}.{}.{}", s.heading.len(), s.anchor.len(), s.text.len()))
-        .collect();
+    let (sections, layout) = encode_sections(&a.sections);
     let mut out = String::new();
     for part in [
         a.slug.as_str(),
@@ -321,18 +317,33 @@ pub fn decode_card(encoded: &str) -> Option<CardView<'_>> {
     })
 }
 
-fn encode_sections(sections: &[super::article::Section]) -> String {
+/// The sections as `heading US anchor US text RS ...`, and their layout: the byte
+/// lengths of each, `h.a.t` per section.
+fn encode_sections(sections: &[super::article::Section]) -> (String, Vec<String>) {
     let clean = |s: &str| s.replace([UNIT, RECORD], " ");
     let mut out = String::new();
+    let mut layout = Vec::with_capacity(sections.len());
     for s in sections {
-        out.push_str(&clean(s.heading.as_deref().unwrap_or("")));
+        let parts = [
+            clean(s.heading.as_deref().unwrap_or("")),
+            clean(s.anchor.as_deref().unwrap_or("")),
+            clean(&s.text),
+        ];
+        layout.push(format!(
+            "{}.{}.{}",
+            parts[0].len(),
+            parts[1].len(),
+            parts[2].len()
+        ));
+        let [heading, anchor, text] = parts;
+        out.push_str(&heading);
         out.push(UNIT);
-        out.push_str(&clean(s.anchor.as_deref().unwrap_or("")));
+        out.push_str(&anchor);
         out.push(UNIT);
-        out.push_str(&clean(&s.text));
+        out.push_str(&text);
         out.push(RECORD);
     }
-    out
+    (out, layout)
 }
 
 /// One section as decoded from the index, borrowing from the stored text.

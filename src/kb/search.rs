@@ -277,17 +277,6 @@ impl WordCache {
             c.words.insert(key, terms.clone());
         }
     }
-
-    /// Words held (for tests).
-    pub fn len(&self) -> usize {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.as_ref().map_or(0, |c| c.words.len())
-    }
-
-    /// Whether it holds no word.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Analyzers, built once per engine.
