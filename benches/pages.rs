@@ -9,11 +9,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::{percentile, Corpus};
+use common::{p50_p95_p99, search_group, Corpus};
 use criterion::{criterion_group, criterion_main, Criterion};
 use helpcenter::http::{router, AppState};
 use helpcenter::kb::KnowledgeBase;
@@ -72,18 +72,12 @@ fn bench_pages(c: &mut Criterion) {
     }
     samples.sort();
     println!(
-        "{name}: search page over {} queries x 20 rounds: p50 {:?}  p95 {:?}  p99 {:?}  (mean page {} bytes)",
+        "{name}: search page over {} queries x 20 rounds: {}  (mean page {} bytes)",
         paths.len(),
-        percentile(&samples, 0.50),
-        percentile(&samples, 0.95),
-        percentile(&samples, 0.99),
+        p50_p95_p99(&samples),
         bytes / paths.len().max(1)
     );
-    let mut group = c.benchmark_group(format!("search_page_{}", name.replace('-', "_")));
-    group
-        .sample_size(30)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500));
+    let mut group = search_group(c, format!("search_page_{}", name.replace('-', "_")));
     let mut i = 0;
     group.bench_function("all_queries_round_robin", |b| {
         b.iter(|| {

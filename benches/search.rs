@@ -14,7 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{percentile, Corpus};
+use common::{p50_p95_p99, percentile, search_group, Corpus};
 use criterion::{criterion_group, criterion_main, Criterion};
 use helpcenter::kb::search::SearchRequest;
 use helpcenter::kb::KnowledgeBase;
@@ -77,11 +77,9 @@ fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
         .collect();
     first_sight.sort();
     println!(
-        "{name}: first sight of each query (words not yet expanded), {} samples: p50 {:?}  p95 {:?}  p99 {:?}",
+        "{name}: first sight of each query (words not yet expanded), {} samples: {}",
         first_sight.len(),
-        percentile(&first_sight, 0.50),
-        percentile(&first_sight, 0.95),
-        percentile(&first_sight, 0.99),
+        p50_p95_p99(&first_sight),
     );
     let mut samples = Vec::new();
     let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); queries.len()];
@@ -101,12 +99,10 @@ fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
     }
     samples.sort();
     println!(
-        "{name}: search latency over {} queries x 30 rounds ({} samples): p50 {:?}  p95 {:?}  p99 {:?}  max {:?} ({:?})",
+        "{name}: search latency over {} queries x 30 rounds ({} samples): {}  max {:?} ({:?})",
         queries.len(),
         samples.len(),
-        percentile(&samples, 0.50),
-        percentile(&samples, 0.95),
-        percentile(&samples, 0.99),
+        p50_p95_p99(&samples),
         worst.0,
         worst.1
     );
@@ -129,11 +125,7 @@ fn bench_corpus(c: &mut Criterion, corpus: Corpus) {
 
     // The group names keep their history: `search_mdn` is the MDN group of old runs.
     let group_name = format!("search_{}", name.replace('-', "_"));
-    let mut group = c.benchmark_group(group_name);
-    group
-        .sample_size(30)
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_millis(500));
+    let mut group = search_group(c, group_name);
     let mut i = 0;
     group.bench_function("all_queries_round_robin", |b| {
         b.iter(|| {

@@ -124,3 +124,26 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+/// `p50 .. p95 .. p99 ..` of sorted samples, as the benches print them.
+pub fn p50_p95_p99(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:?}  p95 {:?}  p99 {:?}",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.95),
+        percentile(sorted, 0.99)
+    )
+}
+
+/// A criterion group with the settings every search bench uses (30 samples, 3 s).
+pub fn search_group<'a>(
+    c: &'a mut criterion::Criterion,
+    name: String,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    group
+}
