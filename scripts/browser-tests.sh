@@ -49,10 +49,11 @@ start_live_server browser
 
 screenshots="${SCREENSHOTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/helpcenter-screenshots.XXXXXX")}"
 mkdir -p "$screenshots"
+# At most 10 minutes in all, whatever hangs (each story also has its own limit).
 status=0
 BASE_URL="$base" HELPCENTER_BIN="$bin" SCREENSHOTS_DIR="$screenshots" CHROMIUM="$chromium" \
   PLAYWRIGHT_CORE="$tools/node_modules/playwright-core" \
-  node tests/browser/e2e.mjs || status=$?
+  timeout 600 node tests/browser/e2e.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   log "failed; the server's log:"
   tail -n 40 "$work/server.log" >&2

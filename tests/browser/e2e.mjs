@@ -133,8 +133,12 @@ async function storyHomeSearch() {
     await page.keyboard.type(' ');
     const inFlight = await pending;
     await page.keyboard.press('Escape');
-    const landed = await inFlight.response().catch(() => null);
-    if (landed) await landed.finished().catch(() => null);
+    // Until that request finished or failed (aborted), at most 5 s: an aborted request's
+    // response() may never settle.
+    const settled = (event) => page
+      .waitForEvent(event, { predicate: (r) => r === inFlight, timeout: 5000 })
+      .catch(() => null);
+    await Promise.race([settled('requestfinished'), settled('requestfailed')]);
     await page.evaluate(() => new Promise((settle) => setTimeout(settle, 50)));
     check(await page.locator('#q-suggestions').isHidden(), 'a suggestion reply landing after Escape must not reopen the list');
     await page.keyboard.press('Backspace');
@@ -373,10 +377,20 @@ const stories = [
 ];
 let passed = 0;
 let failed = 0;
+// A story that hangs fails instead of holding CI: each has at most this long.
+const STORY_LIMIT_MS = 90_000;
+function limited(story, name) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Failure(`${name} took longer than ${STORY_LIMIT_MS / 1000} s`)), STORY_LIMIT_MS);
+  });
+  return Promise.race([story(), expired]).finally(() => clearTimeout(timer));
+}
+
 for (const [name, story] of stories) {
   const started = Date.now();
   try {
-    const note = await story();
+    const note = await limited(story, name);
     passed++;
     console.log(`ok   ${name} (${Date.now() - started} ms)${note ? `: ${note}` : ''}`);
   } catch (e) {
