@@ -1,21 +1,21 @@
 //! End-to-end latency of list-my-tickets and the timeline over HTTP, with Row Level
-//! Security (the service as deployed: `authenticator`, BEGIN, `hc_request_setup`, the
-//! query) and without it (the same query functions on the owner's connection, no
-//! transaction, no role, no claims).
+//! Security (the service as deployed: `authenticator`, one statement calling the
+//! `hc_*` request function, which sets the role and claims and runs the page function)
+//! and without it (the same page functions called directly on the owner's connection:
+//! no role, no claims, no policies).
 //!
 //! Needs the seeded database: `bash benches/seed.sh`, then
-//! `cargo bench --bench tickets_latency`. Environment: `HC_BENCH_DATABASE_URL`
+//! `cargo bench --bench tickets_latency`; the plans: `bash benches/pgbench/explain.sh`. Environment: `HC_BENCH_DATABASE_URL`
 //! (default: the local `helpcenter_bench`), `HC_BENCH_N` (requests per series, 3000).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use helpcenter::auth::{JwtKeys, Role};
-use helpcenter::db::{Database, DbConfig, Session};
+use helpcenter::auth::JwtKeys;
+use helpcenter::db::{Database, DbConfig};
 use helpcenter::http::AppState;
 use helpcenter::kb::KnowledgeBase;
 use helpcenter::server;
-use helpcenter::tickets::{queries, ListQuery, DEFAULT_LIMIT};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
@@ -99,59 +99,6 @@ async fn timed_get(client: &reqwest::Client, url: &str, token: &str) -> Duration
     elapsed
 }
 
-async fn explain(url: &str, customer: Uuid, ticket: Uuid) {
-    let mut conn = PgConnection::connect(url).await.expect("owner connection");
-    let session = Session {
-        user_id: customer,
-        role: Role::Customer,
-    };
-    let query = ListQuery {
-        status: None,
-        q: None,
-        limit: DEFAULT_LIMIT,
-        cursor: None,
-        assignee: None,
-    };
-    let claims = serde_json::json!({"sub": customer, "role": "authenticated"}).to_string();
-    for rls in [true, false] {
-        let mut tx = conn.begin().await.expect("begin");
-        if rls {
-            sqlx::query("select * from public.hc_request_setup($1)")
-                .bind(&claims)
-                .execute(&mut *tx)
-                .await
-                .expect("setup");
-        }
-        let label = if rls { "with RLS" } else { "without RLS" };
-        let prefix = "explain (analyze, buffers, costs off) select ";
-        let mut qb = queries::list_query(prefix, session, &query).expect("list query");
-        let plan: Vec<String> = qb
-            .build_query_scalar()
-            .fetch_all(&mut *tx)
-            .await
-            .expect("explain list");
-        println!(
-            "\n--- EXPLAIN list-my-tickets ({label}) ---\n{}",
-            plan.join("\n")
-        );
-        let sql = format!(
-            "explain (analyze, buffers, costs off) {}",
-            queries::TIMELINE_SQL
-        );
-        let plan: Vec<String> = sqlx::query_scalar(&sql)
-            .bind(ticket)
-            .bind(None::<time::OffsetDateTime>)
-            .bind(None::<String>)
-            .bind(51_i64)
-            .bind(false)
-            .fetch_all(&mut *tx)
-            .await
-            .expect("explain timeline");
-        println!("\n--- EXPLAIN timeline ({label}) ---\n{}", plan.join("\n"));
-        tx.rollback().await.expect("rollback");
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let url = std::env::var("HC_BENCH_DATABASE_URL")
@@ -202,7 +149,6 @@ async fn main() {
         .iter()
         .map(|(c, _)| jwt.mint(*c, None, 3600))
         .collect();
-    explain(&url, sample[0].0, sample[0].1).await;
 
     let client = reqwest::Client::new();
     let services = [("with RLS", &with_rls), ("without RLS", &without_rls)];

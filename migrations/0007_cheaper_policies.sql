@@ -15,8 +15,8 @@
 --   rows ran the staff lookup. One policy per table with the ownership test
 --   first lets the OR stop there: a customer's own rows never look up a role.
 --
--- Who may see what does not change; tests/tickets_attacks.rs and
--- tests/tickets_rls_sql.rs hold the rules.
+-- Who may see what does not change; tests/tickets_attacks.rs holds the rules,
+-- over HTTP and at SQL level.
 
 create or replace function public.current_user_role()
 returns text

@@ -10,6 +10,9 @@
 //!   (migration 0004), which sets `request.jwt.claims` and `role = authenticated`
 //!   transaction-locally, like PostgREST's `set_config` pair, creates the caller's
 //!   profile on first sight and returns the caller's role.
+//! * The hottest reads skip the transaction: [`Database::read_one_as`] runs ONE
+//!   statement that calls an `hc_*` request function (migration 0008), which does the
+//!   same set-up for the statement's own transaction and then reads.
 //! * Migrations and administrative commands use the *owner* pool (`DATABASE_URL`).
 //! * Both pools are lazy with a short acquire timeout, so the service starts without
 //!   PostgreSQL; a background task migrates once it appears. While it is known to be
@@ -49,6 +52,33 @@ pub struct Session {
     pub user_id: Uuid,
     /// The profile's role.
     pub role: Role,
+}
+
+/// Who a one-statement read ([`Database::read_one_as`]) runs for.
+#[derive(Debug, Clone)]
+pub enum ReadScope {
+    /// A request: the statement calls an `hc_*` request function (migration 0008) with
+    /// these verified claims; the function sets up Row Level Security for them and
+    /// reads, in the same statement.
+    Claims {
+        /// The claims as `request.jwt.claims` takes them.
+        json: String,
+        /// `sub`: what `auth.uid()` will return.
+        user_id: Uuid,
+    },
+    /// **Benchmarks only**: the owner's connection, RLS bypassed; the statement calls
+    /// the page function directly for this session.
+    Bypassed(Session),
+}
+
+impl ReadScope {
+    /// The caller's profile id.
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            ReadScope::Claims { user_id, .. } => *user_id,
+            ReadScope::Bypassed(session) => session.user_id,
+        }
+    }
 }
 
 /// Errors of the database layer.
@@ -357,15 +387,69 @@ impl Database {
         self.run_as(claims, true, work).await
     }
 
+    /// Runs ONE read statement for the caller, outside any explicit transaction: one
+    /// round trip where [`Database::read_as`] needs three (`BEGIN`, the set-up, the
+    /// query). `work` must run a single statement that calls an `hc_*` request function
+    /// (migration 0008) with [`ReadScope::Claims`]: the function sets the role and the
+    /// claims for the statement's own transaction, which ends with the statement.
+    ///
+    /// `work` may be called again on a fresh connection when the first one turns out
+    /// dead (the server restarted): a read is safe to repeat.
+    pub async fn read_one_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
+    where
+        F: for<'c> Fn(&'c mut PgConnection, ReadScope) -> Work<'c, T>,
+    {
+        self.check_ready()?;
+        if let Some(roles) = &self.bypass_rls {
+            let mut conn = self.owner.acquire().await.map_err(|e| self.classify(e))?;
+            let session = self.bypassed_session(roles, claims, &mut conn).await?;
+            return work(&mut conn, ReadScope::Bypassed(session))
+                .await
+                .map_err(|e| self.classify(e));
+        }
+        let scope = ReadScope::Claims {
+            json: claims.to_db_json(),
+            user_id: claims.sub,
+        };
+        let mut attempt = 0;
+        loop {
+            let result = match self.app.acquire().await {
+                Ok(mut conn) => {
+                    let result = work(&mut conn, scope.clone()).await;
+                    if matches!(&result, Err(e) if is_connection_error(e)) {
+                        // Not back into the pool: the next attempt needs a live one.
+                        drop(conn.detach());
+                    }
+                    result
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e)
+                    if attempt < 2
+                        && is_connection_error(&e)
+                        && !matches!(e, sqlx::Error::PoolTimedOut) =>
+                {
+                    attempt += 1;
+                }
+                other => return other.map_err(|e| self.classify(e)),
+            }
+        }
+    }
+
+    fn check_ready(&self) -> Result<(), DbError> {
+        match self.state.load(Ordering::Acquire) {
+            READY => Ok(()),
+            STARTING => Err(DbError::Unavailable("the database is not ready yet".into())),
+            _ => Err(DbError::Unavailable("the database is unreachable".into())),
+        }
+    }
+
     async fn run_as<T, F>(&self, claims: &Claims, commit: bool, work: F) -> Result<T, DbError>
     where
         F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
     {
-        match self.state.load(Ordering::Acquire) {
-            READY => {}
-            STARTING => return Err(DbError::Unavailable("the database is not ready yet".into())),
-            _ => return Err(DbError::Unavailable("the database is unreachable".into())),
-        }
+        self.check_ready()?;
         if let Some(roles) = &self.bypass_rls {
             return self.run_bypassing_rls(roles, claims, work).await;
         }
@@ -410,11 +494,7 @@ impl Database {
     where
         F: for<'c> FnOnce(&'c mut PgConnection) -> Work<'c, T>,
     {
-        match self.state.load(Ordering::Acquire) {
-            READY => {}
-            STARTING => return Err(DbError::Unavailable("the database is not ready yet".into())),
-            _ => return Err(DbError::Unavailable("the database is unreachable".into())),
-        }
+        self.check_ready()?;
         let mut tx = self.app.begin().await.map_err(|e| self.classify(e))?;
         sqlx::query(
             "select pg_catalog.set_config('request.jwt.claims', $1, true), \
@@ -438,8 +518,19 @@ impl Database {
     where
         F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
     {
-        let known = roles.lock().ok().and_then(|m| m.get(&claims.sub).copied());
         let mut conn = self.owner.acquire().await.map_err(|e| self.classify(e))?;
+        let session = self.bypassed_session(roles, claims, &mut conn).await?;
+        work(&mut conn, session).await.map_err(|e| self.classify(e))
+    }
+
+    /// The benchmark baseline's caller, with the role looked up once per user.
+    async fn bypassed_session(
+        &self,
+        roles: &Mutex<HashMap<Uuid, Role>>,
+        claims: &Claims,
+        conn: &mut PgConnection,
+    ) -> Result<Session, DbError> {
+        let known = roles.lock().ok().and_then(|m| m.get(&claims.sub).copied());
         let role = match known {
             Some(r) => r,
             None => {
@@ -456,11 +547,10 @@ impl Database {
                 r
             }
         };
-        let session = Session {
+        Ok(Session {
             user_id: claims.sub,
             role,
-        };
-        work(&mut conn, session).await.map_err(|e| self.classify(e))
+        })
     }
 
     /// Gives the profile `who` (an id or an email address) the role `role`, on the

@@ -374,6 +374,122 @@ async fn at_sql_level_the_login_role_alone_sees_nothing() {
 }
 
 #[tokio::test]
+async fn at_sql_level_a_one_statement_read_sees_only_its_claims_rows_and_ends_with_the_statement() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let bob = app.customer("bob");
+    let agent = app.agent("agnes").await;
+    let a1 = app.create_ticket(&alice, "A1", "alice's words").await;
+    let b1 = app.create_ticket(&bob, "B1", "bob's words").await;
+    let r = app
+        .post(
+            &agent,
+            &format!("/api/v1/tickets/{}/messages", a1["id"].as_str().unwrap()),
+            json!({"body": "internal words", "internal": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let alice_claims = json!({"sub": alice.id, "role": "authenticated"}).to_string();
+    let b1_id = Uuid::parse_str(b1["id"].as_str().unwrap()).unwrap();
+    let mut conn = authenticator(&app).await;
+
+    // The request function: Alice's page, whatever the filters ask for.
+    let subjects: Vec<String> = sqlx::query_scalar(
+        "select subject from public.hc_tickets_page($1, null, null, true, null, null, null, 100)",
+    )
+    .bind(&alice_claims)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(subjects, ["A1"]);
+    // Bob's timeline through Alice's claims: nothing, not even a row saying it exists.
+    let rows: Vec<Option<String>> = sqlx::query_scalar(
+        "select body from public.hc_ticket_timeline_page($1, $2, null, null, 100)",
+    )
+    .bind(&alice_claims)
+    .bind(b1_id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+    // Her own timeline has her message but not the internal note.
+    let a1_id = Uuid::parse_str(a1["id"].as_str().unwrap()).unwrap();
+    let bodies: Vec<Option<String>> = sqlx::query_scalar(
+        "select body from public.hc_ticket_timeline_page($1, $2, null, null, 100)",
+    )
+    .bind(&alice_claims)
+    .bind(a1_id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert!(bodies.contains(&Some("alice's words".into())), "{bodies:?}");
+    assert!(
+        !bodies.contains(&Some("internal words".into())),
+        "{bodies:?}"
+    );
+
+    // The role and the claims ended with the statement: the login role again.
+    let err = sqlx::query("select count(*) from public.tickets")
+        .fetch_one(&mut *conn)
+        .await
+        .expect_err("no role after the statement");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("42501"));
+    // The page functions are not the login role's to call, and under Alice's claims
+    // asking for everything as "staff" (a parameter) still yields only her rows:
+    // the policies decide, not the arguments.
+    let err = sqlx::query(
+        "select * from public.tickets_page($1, true, null, null, true, null, null, null, 100)",
+    )
+    .bind(alice.id)
+    .fetch_all(&mut *conn)
+    .await
+    .expect_err("the login role cannot call a page function");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("42501"));
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("select * from public.hc_request_setup($1)")
+        .bind(&alice_claims)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let subjects: Vec<String> = sqlx::query_scalar(
+        "select subject from public.tickets_page($1, true, null, null, true, null, null, null, 100)",
+    )
+    .bind(bob.id)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(subjects, ["A1"]);
+    let bodies: Vec<Option<String>> = sqlx::query_scalar(
+        "select body from public.ticket_timeline_page($1, null, null, 100, true)",
+    )
+    .bind(a1_id)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(
+        !bodies.contains(&Some("internal words".into())),
+        "{bodies:?}"
+    );
+    let others: i64 =
+        sqlx::query_scalar("select count(*) from public.ticket_messages where ticket_id = $1")
+            .bind(b1_id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(others, 0, "Bob's messages are invisible to Alice");
+    drop(tx);
+
+    // Claims without `sub` are refused, not read as nobody.
+    let err = sqlx::query(
+        "select * from public.hc_tickets_page('{}', null, null, true, null, null, null, 10)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect_err("claims without sub");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("P0401"));
+}
+
+#[tokio::test]
 async fn a_customer_cannot_make_themselves_an_agent() {
     let app = spawn_app().await;
     let alice = app.customer("alice");

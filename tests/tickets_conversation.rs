@@ -5,7 +5,7 @@ mod ticket_support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use ticket_support::{assert_problem, spawn_app};
+use ticket_support::{assert_problem, spawn_app, TestApp, User};
 
 fn entries(v: &Value) -> Vec<Value> {
     v["entries"].as_array().cloned().unwrap_or_default()
@@ -256,6 +256,122 @@ async fn agents_triage_priority_and_assignee() {
         &app.get(&alice, "/api/v1/tickets?assignee=me").await,
         StatusCode::BAD_REQUEST,
     );
+}
+
+/// Every page of `path` (which has no cursor yet), two tickets at a time: the subjects
+/// in the order served.
+async fn subjects_of_every_page(app: &TestApp, user: &User, path: &str) -> Vec<String> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut next = format!("{path}{sep}limit=2");
+    let mut subjects = Vec::new();
+    for _ in 0..10 {
+        let r = app.get(user, &next).await;
+        assert_eq!(r.status, StatusCode::OK, "{next}: {}", r.text);
+        for t in r.body["tickets"].as_array().unwrap() {
+            subjects.push(t["subject"].as_str().unwrap().to_string());
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => next = format!("{path}{sep}limit=2&cursor={c}"),
+            None => return subjects,
+        }
+    }
+    panic!("{path}: more pages than tickets");
+}
+
+#[tokio::test]
+async fn every_list_filter_pages_through_exactly_the_matching_tickets_newest_first() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let bob = app.customer("bob");
+    let agent = app.agent("agnes").await;
+    let other = app.agent("otto").await;
+    let mut ids = std::collections::HashMap::new();
+    for (who, subject) in [
+        (&alice, "Printer A1"),
+        (&bob, "Printer B1"),
+        (&alice, "Login A3"),
+        (&alice, "Printer A2"),
+        (&bob, "Login B2"),
+    ] {
+        let t = app.create_ticket(who, subject, "details").await;
+        ids.insert(subject, t["id"].as_str().unwrap().to_string());
+    }
+    // Each change moves the ticket to the top (newest update first).
+    for (subject, change) in [
+        ("Printer A2", json!({"assignee": other.id})),
+        ("Printer B1", json!({"assignee": "me"})),
+        ("Printer A1", json!({"assignee": "me", "status": "pending"})),
+    ] {
+        let r = app
+            .patch(&agent, &format!("/api/v1/tickets/{}", ids[subject]), change)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let other_filter = format!("/api/v1/tickets?assignee={}", other.id);
+    let cases: Vec<(&User, &str, Vec<&str>)> = vec![
+        (
+            &agent,
+            "/api/v1/tickets",
+            vec![
+                "Printer A1",
+                "Printer B1",
+                "Printer A2",
+                "Login B2",
+                "Login A3",
+            ],
+        ),
+        (
+            &agent,
+            "/api/v1/tickets?assignee=me",
+            vec!["Printer A1", "Printer B1"],
+        ),
+        (
+            &agent,
+            "/api/v1/tickets?assignee=none",
+            vec!["Login B2", "Login A3"],
+        ),
+        (&agent, &other_filter, vec!["Printer A2"]),
+        (&agent, "/api/v1/tickets?status=pending", vec!["Printer A1"]),
+        (
+            &agent,
+            "/api/v1/tickets?q=printer",
+            vec!["Printer A1", "Printer B1", "Printer A2"],
+        ),
+        (
+            &agent,
+            "/api/v1/tickets?q=printer&assignee=me",
+            vec!["Printer A1", "Printer B1"],
+        ),
+        (
+            &agent,
+            "/api/v1/tickets?status=new&assignee=me",
+            vec!["Printer B1"],
+        ),
+        (
+            &alice,
+            "/api/v1/tickets",
+            vec!["Printer A1", "Printer A2", "Login A3"],
+        ),
+        (
+            &alice,
+            "/api/v1/tickets?q=printer",
+            vec!["Printer A1", "Printer A2"],
+        ),
+        (
+            &alice,
+            "/api/v1/tickets?status=new",
+            vec!["Printer A2", "Login A3"],
+        ),
+        (&bob, "/api/v1/tickets", vec!["Printer B1", "Login B2"]),
+    ];
+    for (user, path, expected) in cases {
+        assert_eq!(
+            subjects_of_every_page(&app, user, path).await,
+            expected,
+            "{path} as {}",
+            user.id
+        );
+    }
 }
 
 #[tokio::test]

@@ -172,13 +172,9 @@ pub async fn list(
     let query = parse_list_params(raw.as_deref())?;
     let db = db(&state)?;
     let page = db
-        .read_as(&claims, move |conn, session| {
-            Box::pin(async move {
-                if query.assignee.is_some() && !session.role.is_staff() {
-                    return Ok(None);
-                }
-                queries::list(conn, session, &query).await.map(Some)
-            })
+        .read_one_as(&claims, |conn, scope| {
+            let query = query.clone();
+            Box::pin(async move { queries::list(conn, &scope, &query).await })
         })
         .await?;
     match page {
@@ -414,9 +410,10 @@ pub async fn timeline(
     }
     let db = db(&state)?;
     let page = db
-        .read_as(&claims, move |conn, session| {
+        .read_one_as(&claims, |conn, scope| {
+            let cursor = cursor.clone();
             Box::pin(
-                async move { queries::timeline(conn, session, id, cursor.as_ref(), limit).await },
+                async move { queries::timeline(conn, &scope, id, cursor.as_ref(), limit).await },
             )
         })
         .await?;

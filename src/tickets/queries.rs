@@ -2,11 +2,11 @@
 //! [`crate::db::Database::read_as`] / [`crate::db::Database::write_as`]: Row Level
 //! Security decides what is visible, and these queries never widen that.
 //!
-//! Every value is a bind parameter. List queries are assembled per filter combination
-//! (rather than `$1 is null or ...`) so that each shape gets its own prepared statement
-//! and an index-friendly plan.
+//! Every value is a bind parameter. The two hottest reads, a page of tickets and a page
+//! of a timeline, are SQL functions (migration 0008) called in one statement, so that
+//! a request under RLS costs one round trip.
 
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use super::{
     AssigneeFilter, Body, Cursor, ListQuery, Message, NewTicket, Priority, Ticket, TicketId,
     TicketPage, TicketPatch, TicketStatus, TimelineEntry, TimelinePage,
 };
-use crate::db::Session;
+use crate::db::{sqlstate, ReadScope, Session};
 
 const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.priority, t.category, \
      t.requester_id, t.assignee_id, t.created_at, t.updated_at";
@@ -72,65 +72,83 @@ fn like_pattern(q: &str) -> String {
     out
 }
 
-/// The list query for `session` and `query`, after `prefix` (`"select "`, or
-/// `"explain ... select "` for the benchmark's plans).
-pub fn list_query<'a>(
-    prefix: &str,
-    session: Session,
-    query: &'a ListQuery,
-) -> Result<QueryBuilder<'a, Postgres>, sqlx::Error> {
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(prefix);
-    qb.push(TICKET_COLUMNS);
-    qb.push(" from public.tickets t where true");
-    if !session.role.is_staff() {
-        // RLS already limits customers to their own rows; saying so lets the planner
-        // walk tickets_requester_updated_idx instead of filtering every ticket.
-        qb.push(" and t.requester_id = ").push_bind(session.user_id);
-    }
-    if let Some(status) = query.status {
-        qb.push(" and t.status = ").push_bind(status.as_str());
-    }
-    if let Some(q) = &query.q {
-        qb.push(" and t.subject ilike ")
-            .push_bind(like_pattern(q))
-            .push(" escape '\\'");
-    }
-    match query.assignee {
-        None => {}
-        Some(AssigneeFilter::Me) => {
-            qb.push(" and t.assignee_id = ").push_bind(session.user_id);
-        }
-        Some(AssigneeFilter::Nobody) => {
-            qb.push(" and t.assignee_id is null");
-        }
-        Some(AssigneeFilter::Profile(id)) => {
-            qb.push(" and t.assignee_id = ").push_bind(id);
-        }
-    }
-    if let Some(cursor) = &query.cursor {
-        let at = cursor
-            .at()
-            .ok_or_else(|| decode_error("cursor time".into()))?;
-        let id = Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?;
-        qb.push(" and (t.updated_at, t.id) < (")
-            .push_bind(at)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    qb.push(" order by t.updated_at desc, t.id desc limit ")
-        .push_bind(query.limit + 1);
-    Ok(qb)
-}
+/// A page of tickets as one statement, for a request (the `hc_*` wrapper sets up RLS
+/// for the claims in $1) or for the benchmark's baseline (the page function directly).
+const HC_TICKETS_PAGE_SQL: &str = "select id, subject, status, priority, category, requester_id, \
+     assignee_id, created_at, updated_at \
+     from public.hc_tickets_page($1, $2, $3, $4, $5, $6, $7, $8)";
+const TICKETS_PAGE_SQL: &str = "select id, subject, status, priority, category, requester_id, \
+     assignee_id, created_at, updated_at \
+     from public.tickets_page($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-/// One page of the tickets the caller may see, newest update first.
+/// One page of the tickets the caller may see, newest update first; `None` when the
+/// caller asked for an assignee filter, which only agents and admins may use.
+///
+/// One statement (see [`crate::db::Database::read_one_as`]); the queries themselves
+/// are `public.tickets_page` (migration 0008).
 pub async fn list(
     conn: &mut PgConnection,
-    session: Session,
+    scope: &ReadScope,
     query: &ListQuery,
-) -> Result<TicketPage, sqlx::Error> {
-    let mut qb = list_query("select ", session, query)?;
-    let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+) -> Result<Option<TicketPage>, sqlx::Error> {
+    let (after_at, after_id) = match &query.cursor {
+        Some(cursor) => (
+            Some(
+                cursor
+                    .at()
+                    .ok_or_else(|| decode_error("cursor time".into()))?,
+            ),
+            Some(Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?),
+        ),
+        None => (None, None),
+    };
+    let (any_assignee, assignee) = match query.assignee {
+        None => (true, None),
+        Some(AssigneeFilter::Me) => (false, Some(scope.user_id())),
+        Some(AssigneeFilter::Nobody) => (false, None),
+        Some(AssigneeFilter::Profile(id)) => (false, Some(id)),
+    };
+    let status = query.status.map(|s| s.as_str());
+    let pattern = query.q.as_deref().map(like_pattern);
+    // One more than asked, to know whether a next page exists.
+    let fetch = i32::try_from(query.limit + 1).map_err(|e| decode_error(e.to_string()))?;
+    let rows: Vec<TicketRow> = match scope {
+        ReadScope::Claims { json, .. } => {
+            let rows = sqlx::query_as(HC_TICKETS_PAGE_SQL)
+                .bind(json)
+                .bind(status)
+                .bind(pattern)
+                .bind(any_assignee)
+                .bind(assignee)
+                .bind(after_at)
+                .bind(after_id)
+                .bind(fetch)
+                .fetch_all(&mut *conn)
+                .await;
+            match rows {
+                // The wrapper refuses an assignee filter from a customer.
+                Err(e) if sqlstate(&e).as_deref() == Some("P0400") => return Ok(None),
+                rows => rows?,
+            }
+        }
+        ReadScope::Bypassed(session) => {
+            if !any_assignee && !session.role.is_staff() {
+                return Ok(None);
+            }
+            sqlx::query_as(TICKETS_PAGE_SQL)
+                .bind(session.user_id)
+                .bind(session.role.is_staff())
+                .bind(status)
+                .bind(pattern)
+                .bind(any_assignee)
+                .bind(assignee)
+                .bind(after_at)
+                .bind(after_id)
+                .bind(fetch)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
     let mut tickets = rows
         .into_iter()
         .map(Ticket::try_from)
@@ -143,10 +161,10 @@ pub async fn list(
     } else {
         None
     };
-    Ok(TicketPage {
+    Ok(Some(TicketPage {
         tickets,
         next_cursor,
-    })
+    }))
 }
 
 /// The ticket, if it exists and the caller may see it.
@@ -278,30 +296,14 @@ pub async fn update(
     row.map(Ticket::try_from).transpose()
 }
 
-/// The timeline query: $1 ticket, $2/$3 cursor (time, sort key), $4 limit, $5 staff.
-/// The outer `left join lateral` keeps one row (with null columns) for a visible
-/// ticket without entries, and none for an invisible one: one round trip.
-pub const TIMELINE_SQL: &str = "select e.kind, e.sort_key, e.id, e.author_id, n.display_name as author_name, e.body, e.internal, \
-                e.from_status, e.to_status, e.created_at \
-         from (select id from public.tickets where id = $1) t \
-         left join lateral ( \
-             select u.* from ( \
-                 select 'message'::text as kind, '0' || m.id::text as sort_key, m.id::text as id, m.author_id, m.body, \
-                        m.internal, null::text as from_status, null::text as to_status, m.created_at \
-                 from public.ticket_messages m \
-                 where m.ticket_id = t.id and (not m.internal or $5) \
-                 union all \
-                 select 'status_change', '1' || lpad(s.id::text, 20, '0'), s.id::text, s.changed_by, null, null, \
-                        s.from_status, s.to_status, s.created_at \
-                 from public.ticket_status_changes s \
-                 where s.ticket_id = t.id \
-             ) u \
-             where $2::timestamptz is null or (u.created_at, u.sort_key) > ($2, $3::text) \
-             order by u.created_at, u.sort_key \
-             limit $4 \
-         ) e on true \
-         left join public.ticket_participant_names($1) n on n.id = e.author_id \
-         order by e.created_at, e.sort_key";
+/// A page of a ticket's timeline as one statement, for a request (the `hc_*` wrapper
+/// sets up RLS for the claims in $1) or for the benchmark's baseline.
+const HC_TIMELINE_PAGE_SQL: &str = "select kind, sort_key, id, author_id, author_name, body, \
+     internal, from_status, to_status, created_at \
+     from public.hc_ticket_timeline_page($1, $2, $3, $4, $5)";
+const TIMELINE_PAGE_SQL: &str = "select kind, sort_key, id, author_id, author_name, body, \
+     internal, from_status, to_status, created_at \
+     from public.ticket_timeline_page($1, $2, $3, $4, $5)";
 
 #[derive(sqlx::FromRow)]
 struct TimelineRow {
@@ -321,9 +323,12 @@ struct TimelineRow {
 /// caused in the same transaction); `None` when the ticket does not exist
 /// or is not visible. Internal notes are served to staff only (RLS hides them from
 /// customers; the query says so too).
+///
+/// One statement (see [`crate::db::Database::read_one_as`]); the query itself is
+/// `public.ticket_timeline_page` (migration 0008).
 pub async fn timeline(
     conn: &mut PgConnection,
-    session: Session,
+    scope: &ReadScope,
     ticket: TicketId,
     cursor: Option<&Cursor>,
     limit: i64,
@@ -335,14 +340,29 @@ pub async fn timeline(
         ),
         None => (None, None),
     };
-    let rows: Vec<TimelineRow> = sqlx::query_as(TIMELINE_SQL)
-        .bind(ticket.0)
-        .bind(after_at)
-        .bind(after_id)
-        .bind(limit + 1)
-        .bind(session.role.is_staff())
-        .fetch_all(&mut *conn)
-        .await?;
+    let fetch = i32::try_from(limit + 1).map_err(|e| decode_error(e.to_string()))?;
+    let rows: Vec<TimelineRow> = match scope {
+        ReadScope::Claims { json, .. } => {
+            sqlx::query_as(HC_TIMELINE_PAGE_SQL)
+                .bind(json)
+                .bind(ticket.0)
+                .bind(after_at)
+                .bind(after_id)
+                .bind(fetch)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        ReadScope::Bypassed(session) => {
+            sqlx::query_as(TIMELINE_PAGE_SQL)
+                .bind(ticket.0)
+                .bind(after_at)
+                .bind(after_id)
+                .bind(fetch)
+                .bind(session.role.is_staff())
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
     if rows.is_empty() {
         return Ok(None);
     }

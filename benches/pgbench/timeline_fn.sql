@@ -1,0 +1,1 @@
+select * from public.ticket_timeline_page(:ticket, null, null, 51, false);
