@@ -393,8 +393,11 @@ impl Database {
     /// (migration 0008) with [`ReadScope::Claims`]: the function sets the role and the
     /// claims for the statement's own transaction, which ends with the statement.
     ///
-    /// `work` may be called again on a fresh connection when the first one turns out
-    /// dead (the server restarted): a read is safe to repeat.
+    /// `work` may be called up to twice more, on fresh connections, when a connection
+    /// turns out dead (the server restarted): a read is safe to repeat.
+    ///
+    /// Only outside a transaction: inside one, the role and claims would last until it
+    /// ends (migration 0009).
     pub async fn read_one_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
     where
         F: for<'c> Fn(&'c mut PgConnection, ReadScope) -> Work<'c, T>,
@@ -425,16 +428,24 @@ impl Database {
                 Err(e) => Err(e),
             };
             match result {
-                Err(e)
-                    if attempt < 2
-                        && is_connection_error(&e)
-                        && !matches!(e, sqlx::Error::PoolTimedOut) =>
-                {
-                    attempt += 1;
-                }
+                Err(e) if self.retry_after_lost_connection(&e, &mut attempt) => {}
                 other => return other.map_err(|e| self.classify(e)),
             }
         }
+    }
+
+    /// Whether a statement that failed with `e` before doing anything should be tried
+    /// again on a fresh connection: at most twice, and only for a connection that died
+    /// (a restarted server leaves every pooled connection dead, so the pool is told to
+    /// drop those made before now, instead of handing out the next dead one).
+    fn retry_after_lost_connection(&self, e: &sqlx::Error, attempt: &mut u32) -> bool {
+        if *attempt >= 2 || !is_connection_error(e) || matches!(e, sqlx::Error::PoolTimedOut) {
+            return false;
+        }
+        *attempt += 1;
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.last_down_ms.store(now.max(1), Ordering::Relaxed);
+        true
     }
 
     fn check_ready(&self) -> Result<(), DbError> {
@@ -459,13 +470,7 @@ impl Database {
         let mut tx = loop {
             match self.app.begin().await {
                 Ok(tx) => break tx,
-                Err(e)
-                    if attempt < 2
-                        && is_connection_error(&e)
-                        && !matches!(e, sqlx::Error::PoolTimedOut) =>
-                {
-                    attempt += 1;
-                }
+                Err(e) if self.retry_after_lost_connection(&e, &mut attempt) => {}
                 Err(e) => return Err(self.classify(e)),
             }
         };

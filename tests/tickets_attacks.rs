@@ -477,6 +477,61 @@ async fn at_sql_level_a_one_statement_read_sees_only_its_claims_rows_and_ends_wi
             .await
             .unwrap();
     assert_eq!(others, 0, "Bob's messages are invisible to Alice");
+    let names: i64 = sqlx::query_scalar("select count(*) from public.ticket_participant_names($1)")
+        .bind(b1_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(names, 0, "nobody's names on Bob's ticket for Alice");
+    // Nor for `authenticated` without claims: only the owner's own session (no JWT,
+    // the triggers' system context) sees every ticket's names.
+    sqlx::query("select set_config('request.jwt.claims', '', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let names: i64 = sqlx::query_scalar("select count(*) from public.ticket_participant_names($1)")
+        .bind(b1_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(names, 0, "no names without claims");
+    sqlx::query("select set_config('request.jwt.claims', $1, true)")
+        .bind(&alice_claims)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // As `authenticated` (what a Supabase client's `/rpc/` calls run as), the set-up
+    // functions are out of reach: no taking on someone else's claims mid-request.
+    let agent_claims = json!({"sub": agent.id, "role": "authenticated"}).to_string();
+    for sql in [
+        "select * from public.hc_request_setup($1)",
+        "select public.hc_enter($1)",
+        "select * from public.hc_tickets_page($1, null, null, true, null, null, null, 10)",
+    ] {
+        sqlx::query("savepoint attempt")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let err = sqlx::query(sql)
+            .bind(&agent_claims)
+            .fetch_all(&mut *tx)
+            .await
+            .expect_err(sql);
+        assert_eq!(
+            helpcenter::db::sqlstate(&err).as_deref(),
+            Some("42501"),
+            "{sql}: {err}"
+        );
+        sqlx::query("rollback to savepoint attempt")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let staff: bool = sqlx::query_scalar("select public.is_staff()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert!(!staff, "still Alice");
     drop(tx);
 
     // Claims without `sub` are refused, not read as nobody.
@@ -487,6 +542,79 @@ async fn at_sql_level_a_one_statement_read_sees_only_its_claims_rows_and_ends_wi
     .await
     .expect_err("claims without sub");
     assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("P0401"));
+}
+
+/// What a customer sees of the messages and status changes, at SQL level.
+async fn visible_to(app: &TestApp, who: Uuid) -> (i64, i64) {
+    let mut conn = authenticator(app).await;
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("select * from public.hc_request_setup($1)")
+        .bind(json!({"sub": who, "role": "authenticated"}).to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query_as(
+        "select (select count(*) from public.ticket_messages), \
+                (select count(*) from public.ticket_status_changes)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_tickets_messages_follow_it_to_a_new_requester_and_cannot_name_another() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let bob = app.customer("bob");
+    app.get(&bob, "/api/v1/tickets").await; // Bob's profile
+    let agent = app.agent("agnes").await;
+    let ticket = app.create_ticket(&alice, "A1", "alice's words").await;
+    let id = Uuid::parse_str(ticket["id"].as_str().unwrap()).unwrap();
+    let r = app
+        .patch(
+            &agent,
+            &format!("/api/v1/tickets/{id}"),
+            json!({"status": "open"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(visible_to(&app, alice.id).await, (1, 1));
+    assert_eq!(visible_to(&app, bob.id).await, (0, 0));
+
+    // Support moves the ticket to Bob: its history goes with it.
+    let owner = app.db.owner_pool();
+    sqlx::query("update public.tickets set requester_id = $1 where id = $2")
+        .bind(bob.id)
+        .bind(id)
+        .execute(owner)
+        .await
+        .unwrap();
+    assert_eq!(visible_to(&app, alice.id).await, (0, 0));
+    assert_eq!(visible_to(&app, bob.id).await, (1, 1));
+
+    // A row cannot claim another requester than its ticket's: the trigger fills the
+    // copy from the ticket, and the foreign key refuses a changed one.
+    sqlx::query(
+        "insert into public.ticket_messages (ticket_id, author_id, body, requester_id) \
+         values ($1, $2, 'hello', $3)",
+    )
+    .bind(id)
+    .bind(agent.id)
+    .bind(alice.id)
+    .execute(owner)
+    .await
+    .unwrap();
+    assert_eq!(visible_to(&app, alice.id).await, (0, 0));
+    assert_eq!(visible_to(&app, bob.id).await, (2, 1));
+    let err =
+        sqlx::query("update public.ticket_messages set requester_id = $1 where ticket_id = $2")
+            .bind(alice.id)
+            .bind(id)
+            .execute(owner)
+            .await
+            .expect_err("a requester that is not the ticket's");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("23503"));
 }
 
 #[tokio::test]

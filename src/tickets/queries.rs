@@ -126,7 +126,8 @@ pub async fn list(
                 .fetch_all(&mut *conn)
                 .await;
             match rows {
-                // The wrapper refuses an assignee filter from a customer.
+                // The wrapper refuses an assignee filter from a customer (on a first
+                // request that also rolls back the new profile; the next request makes it).
                 Err(e) if sqlstate(&e).as_deref() == Some("P0400") => return Ok(None),
                 rows => rows?,
             }
