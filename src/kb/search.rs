@@ -8,13 +8,14 @@
 //!   edit away, longer words two edits; shorter words, numbers and protected words never
 //!   match a typo. The last word also matches as a prefix while the person is still typing.
 //!   Up to `tiered_max_words` significant words must all match; if fewer than
-//!   `min_full_matches` documents match them all, any word may match (documents matching
-//!   more words still rank first). Longer queries (a pasted ticket) match any word.
+//!   `min_full_matches` documents match them all, any word may match. Longer queries
+//!   (a pasted ticket) match any word.
 //! * Ranking. For short queries: first the number of words matched exactly, then the
 //!   number matched with a typo, then BM25 with field boosts (title above headings above
 //!   tags and summary above body). So an exact match always outranks a typo match.
-//!   Longer queries rank by BM25F alone (each word's field frequencies weighted by the
-//!   same boosts and saturated once), with typo variants down-weighted.
+//!   Longer queries, and short ones whose words all meet in fewer than
+//!   `min_full_matches` documents, rank by BM25F alone (each word's field frequencies
+//!   weighted by the same boosts and saturated once), with typo variants down-weighted.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -99,9 +100,10 @@ pub struct SearchSettings {
     #[serde(skip)]
     pub synonyms: Synonyms,
     /// When fewer documents than this match every word of such a query, any word may
-    /// match instead; the tiers still rank documents matching more words first. So a
-    /// query whose words rarely meet does not leave the first page nearly empty (1: only
-    /// when nothing matches them all).
+    /// match instead, ranked by BM25F like a long query (no tiers: when the words
+    /// rarely meet, matching more of them is a weak signal next to matching the rare
+    /// one). So a query whose words rarely meet does not leave the first page nearly
+    /// empty (1: only when nothing matches them all).
     pub min_full_matches: usize,
 }
 
@@ -386,7 +388,7 @@ pub fn search(
                 matched.insert(s.clone());
             }
         }
-        let run = |all_required: bool| -> Result<_, SearchError> {
+        let run = |all_required: bool, tiered: bool| -> Result<_, SearchError> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             let only_stop_words = significant == 0;
             let clause_of = |w: &WordTerms| -> Clause {
@@ -444,9 +446,12 @@ pub fn search(
             Ok(searcher.search(&query, &(top, Count, facet_collector()))?)
         };
         let all_required = tiered && !words.is_empty();
-        let (mut docs, mut total, mut facets) = run(all_required)?;
+        let (mut docs, mut total, mut facets) = run(all_required, tiered)?;
         if total < settings.min_full_matches && all_required && significant > 1 {
-            (docs, total, facets) = run(false)?;
+            // The words rarely meet, so how many of them an article has says little:
+            // three common words outnumber one rare one. Rank as a long query does,
+            // by BM25F, where each word counts by its rarity.
+            (docs, total, facets) = run(false, false)?;
         }
         (total as u64, docs, facets, matched)
     };
