@@ -435,16 +435,20 @@ impl Database {
     }
 
     /// Whether a statement that failed with `e` before doing anything should be tried
-    /// again on a fresh connection: at most twice, and only for a connection that died
-    /// (a restarted server leaves every pooled connection dead, so the pool is told to
-    /// drop those made before now, instead of handing out the next dead one).
+    /// again on a fresh connection: at most twice, and only for a connection that died.
+    /// One dead connection may be alone (a backend killed, a proxy's idle timeout), so
+    /// the first retry just takes another; a second in a row means the server
+    /// restarted and left every pooled connection dead, so the pool is told to drop
+    /// those made before now instead of handing out the next dead one.
     fn retry_after_lost_connection(&self, e: &sqlx::Error, attempt: &mut u32) -> bool {
         if *attempt >= 2 || !is_connection_error(e) || matches!(e, sqlx::Error::PoolTimedOut) {
             return false;
         }
         *attempt += 1;
-        let now = self.epoch.elapsed().as_millis() as u64;
-        self.last_down_ms.store(now.max(1), Ordering::Relaxed);
+        if *attempt == 2 {
+            let now = self.epoch.elapsed().as_millis() as u64;
+            self.last_down_ms.store(now.max(1), Ordering::Relaxed);
+        }
         true
     }
 

@@ -64,6 +64,44 @@ async fn an_exact_match_always_outranks_a_typo_match() {
 }
 
 #[tokio::test]
+async fn when_the_words_rarely_meet_the_rare_word_outranks_several_common_ones() {
+    // Twelve articles share three common words of the query; one has its rare word.
+    // No article has all four, so any word may match, and then how many of the words
+    // an article has says less than which: the article on the rare word comes first.
+    let mut files: Vec<(String, String)> = (1..=12)
+        .map(|i| {
+            (
+                format!("common-{i}.md"),
+                format!(
+                    "---\ntitle: Guide {i}\n---\nThe optimal dose depends on the source, \
+                     guide {i} explains."
+                ),
+            )
+        })
+        .collect();
+    files.push((
+        "sterols.md".into(),
+        "---\ntitle: Plant sterols\n---\nEating phytosterol-rich foods lowers cholesterol.".into(),
+    ));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let dir = articles_dir(&refs);
+    let app = spawn_app(dir.path()).await;
+    let slugs = app.slugs_for("optimal phytosterol dose source").await;
+    assert_eq!(
+        slugs.len(),
+        10,
+        "any word may match, a full page: {slugs:?}"
+    );
+    assert_eq!(slugs[0], "sterols", "{slugs:?}");
+    // Words that meet in ten articles or more must all match, as before.
+    let slugs = app.slugs_for("optimal dose").await;
+    assert!(!slugs.contains(&"sterols".to_string()), "{slugs:?}");
+}
+
+#[tokio::test]
 async fn short_words_and_numbers_never_match_a_typo() {
     let dir = articles_dir(&[
         ("two.md", "# Two labels\n\nPrint two labels per order."),

@@ -618,6 +618,48 @@ async fn a_tickets_messages_follow_it_to_a_new_requester_and_cannot_name_another
 }
 
 #[tokio::test]
+async fn only_the_owners_own_session_sees_names_without_claims_and_a_missing_ticket_is_a_422_error()
+{
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let ticket = app.create_ticket(&alice, "A1", "words").await;
+    let id = Uuid::parse_str(ticket["id"].as_str().unwrap()).unwrap();
+    let names_sql = "select count(*) from public.ticket_participant_names($1)";
+    let mut owner = app.db.owner_pool().acquire().await.unwrap();
+    let names: i64 = sqlx::query_scalar(names_sql)
+        .bind(id)
+        .fetch_one(&mut *owner)
+        .await
+        .unwrap();
+    assert_eq!(names, 1, "the owner's session, no JWT: the system context");
+    // Logged in as the owner but acting as `authenticated` with claims lacking `sub`:
+    // a user without identity, who sees nobody's names.
+    let mut tx = owner.begin().await.unwrap();
+    sqlx::query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{\"role\":\"authenticated\"}', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let names: i64 = sqlx::query_scalar(names_sql)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(names, 0);
+    drop(tx);
+    // A message for a ticket that does not exist: a foreign-key error (422), not a
+    // NOT NULL one (500).
+    let err = sqlx::query(
+        "insert into public.ticket_messages (ticket_id, author_id, body) values ($1, $2, 'x')",
+    )
+    .bind(Uuid::new_v4())
+    .bind(alice.id)
+    .execute(&mut *owner)
+    .await
+    .expect_err("no such ticket");
+    assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("23503"));
+}
+
+#[tokio::test]
 async fn a_customer_cannot_make_themselves_an_agent() {
     let app = spawn_app().await;
     let alice = app.customer("alice");
