@@ -5,8 +5,9 @@
 //! no role, no claims, no policies).
 //!
 //! Needs the seeded database: `bash benches/seed.sh`, then
-//! `cargo bench --bench tickets_latency`; the plans: `bash benches/pgbench/explain.sh`. Environment: `HC_BENCH_DATABASE_URL`
-//! (default: the local `helpcenter_bench`), `HC_BENCH_N` (requests per series, 3000).
+//! `cargo bench --bench tickets_latency`; the plans: `bash benches/pgbench/explain.sh`.
+//! Environment: `HC_BENCH_DATABASE_URL` (default: the local `helpcenter_bench`),
+//! `HC_BENCH_N` (requests per series, 3000).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

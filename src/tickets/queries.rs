@@ -112,25 +112,11 @@ pub async fn list(
     let pattern = query.q.as_deref().map(like_pattern);
     // One more than asked, to know whether a next page exists.
     let fetch = i32::try_from(query.limit + 1).map_err(|e| decode_error(e.to_string()))?;
-    let rows: Vec<TicketRow> = match scope {
+    // Who is asking comes first: the claims for the wrapper to set up RLS with, or the
+    // baseline's known caller; the filters follow in the same order for both.
+    let statement = match scope {
         ReadScope::Claims { json, .. } => {
-            let rows = sqlx::query_as(HC_TICKETS_PAGE_SQL)
-                .bind(json)
-                .bind(status)
-                .bind(pattern)
-                .bind(any_assignee)
-                .bind(assignee)
-                .bind(after_at)
-                .bind(after_id)
-                .bind(fetch)
-                .fetch_all(&mut *conn)
-                .await;
-            match rows {
-                // The wrapper refuses an assignee filter from a customer (on a first
-                // request that also rolls back the new profile; the next request makes it).
-                Err(e) if sqlstate(&e).as_deref() == Some("P0400") => return Ok(None),
-                rows => rows?,
-            }
+            sqlx::query_as::<_, TicketRow>(HC_TICKETS_PAGE_SQL).bind(json.as_str())
         }
         ReadScope::Bypassed(session) => {
             if !any_assignee && !session.role.is_staff() {
@@ -139,16 +125,23 @@ pub async fn list(
             sqlx::query_as(TICKETS_PAGE_SQL)
                 .bind(session.user_id)
                 .bind(session.role.is_staff())
-                .bind(status)
-                .bind(pattern)
-                .bind(any_assignee)
-                .bind(assignee)
-                .bind(after_at)
-                .bind(after_id)
-                .bind(fetch)
-                .fetch_all(&mut *conn)
-                .await?
         }
+    };
+    let rows = statement
+        .bind(status)
+        .bind(pattern)
+        .bind(any_assignee)
+        .bind(assignee)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(fetch)
+        .fetch_all(&mut *conn)
+        .await;
+    let rows = match rows {
+        // The wrapper refuses an assignee filter from a customer (on a first request
+        // that also rolls back the new profile; the next request makes it).
+        Err(e) if sqlstate(&e).as_deref() == Some("P0400") => return Ok(None),
+        rows => rows?,
     };
     let mut tickets = rows
         .into_iter()
@@ -302,9 +295,10 @@ pub async fn update(
 const HC_TIMELINE_PAGE_SQL: &str = "select kind, sort_key, id, author_id, author_name, body, \
      internal, from_status, to_status, created_at \
      from public.hc_ticket_timeline_page($1, $2, $3, $4, $5)";
+/// $1 is whether the caller is staff, so that both statements take the caller first.
 const TIMELINE_PAGE_SQL: &str = "select kind, sort_key, id, author_id, author_name, body, \
      internal, from_status, to_status, created_at \
-     from public.ticket_timeline_page($1, $2, $3, $4, $5)";
+     from public.ticket_timeline_page($2, $3, $4, $5, $1)";
 
 #[derive(sqlx::FromRow)]
 struct TimelineRow {
@@ -342,28 +336,21 @@ pub async fn timeline(
         None => (None, None),
     };
     let fetch = i32::try_from(limit + 1).map_err(|e| decode_error(e.to_string()))?;
-    let rows: Vec<TimelineRow> = match scope {
+    let statement = match scope {
         ReadScope::Claims { json, .. } => {
-            sqlx::query_as(HC_TIMELINE_PAGE_SQL)
-                .bind(json)
-                .bind(ticket.0)
-                .bind(after_at)
-                .bind(after_id)
-                .bind(fetch)
-                .fetch_all(&mut *conn)
-                .await?
+            sqlx::query_as::<_, TimelineRow>(HC_TIMELINE_PAGE_SQL).bind(json.as_str())
         }
         ReadScope::Bypassed(session) => {
-            sqlx::query_as(TIMELINE_PAGE_SQL)
-                .bind(ticket.0)
-                .bind(after_at)
-                .bind(after_id)
-                .bind(fetch)
-                .bind(session.role.is_staff())
-                .fetch_all(&mut *conn)
-                .await?
+            sqlx::query_as(TIMELINE_PAGE_SQL).bind(session.role.is_staff())
         }
     };
+    let rows = statement
+        .bind(ticket.0)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(fetch)
+        .fetch_all(&mut *conn)
+        .await?;
     if rows.is_empty() {
         return Ok(None);
     }
