@@ -47,11 +47,7 @@ async fn start(db: Arc<Database>, jwt: Arc<JwtKeys>) -> Service {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = AppState {
-        kb,
-        db: Some(db),
-        jwt,
-    };
+    let state = AppState::new(kb, Some(db), jwt);
     tokio::spawn(async move {
         let _ = server::serve(listener, state, std::future::pending()).await;
     });

@@ -231,6 +231,20 @@ pub struct ServeArgs {
     /// Token verification.
     #[command(flatten)]
     pub jwt: JwtArgs,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "HELPCENTER_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers, and to start the next request
+    /// on a kept-alive connection; then the connection is closed.
+    #[arg(long, env = "HELPCENTER_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// New tickets a user may open per hour (counted in PostgreSQL, for every replica);
+    /// 0: unlimited.
+    #[arg(long, env = "HELPCENTER_TICKETS_PER_HOUR", default_value_t = crate::limits::NEW_TICKETS_PER_HOUR)]
+    pub tickets_per_hour: u32,
+    /// Replies and notes a user may post per minute (counted in PostgreSQL); 0: unlimited.
+    #[arg(long, env = "HELPCENTER_REPLIES_PER_MINUTE", default_value_t = crate::limits::REPLIES_PER_MINUTE)]
+    pub replies_per_minute: u32,
 }
 
 /// Options of `check`.

@@ -17,6 +17,18 @@
 //! * Both pools are lazy with a short acquire timeout, so the service starts without
 //!   PostgreSQL; a background task migrates once it appears. While it is known to be
 //!   down, callers get [`DbError::Unavailable`] at once.
+//! * **Cancel safety by construction**: every piece of user work runs on a task of its
+//!   own ([`run_to_end`]), so a client that goes away mid-request cannot cut a
+//!   transaction between `BEGIN` and its end; the connection goes back to the pool only
+//!   after a commit or rollback. Behind that, a connection is never pooled while sqlx
+//!   counts an open transaction (`after_release`), and the server ends any session left
+//!   idle in a transaction (`idle_in_transaction_session_timeout`).
+//! * **A busy pool is not an outage**: an acquire that times out while every connection
+//!   is in use is [`DbError::Busy`] for that request alone; only a failing connection
+//!   marks the database down.
+//! * **Budgets**: event streams and article votes take their connections through small
+//!   semaphores ([`Budget`]), so that however many of them wait, ticket requests keep
+//!   most of the pool.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,6 +50,13 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections of the request pool.
 pub const APP_POOL_SIZE: u32 = 16;
+/// At most this many of the pool's connections serve event streams at once.
+pub const STREAM_CONNECTIONS: usize = 4;
+/// At most this many of the pool's connections serve article votes at once.
+pub const VOTE_CONNECTIONS: usize = 2;
+/// The server ends a request session left idle inside a transaction this long: the last
+/// line of defence should a connection ever go back to the pool mid-transaction.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "5s";
 
 /// The migrations, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -87,9 +106,58 @@ pub enum DbError {
     /// PostgreSQL cannot be reached, or the schema is not migrated yet.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Every connection of the caller's budget stayed in use for the whole acquire
+    /// timeout: this request only, the database itself is fine.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// A statement failed (constraint, policy, trigger, or a bug).
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// The task running the work failed (a bug: a panic in the work).
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// Whose share of the request pool a piece of work draws on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Ticket requests: the whole pool.
+    Requests,
+    /// Event streams' reads: at most [`STREAM_CONNECTIONS`] at once.
+    Streams,
+    /// Article votes: at most [`VOTE_CONNECTIONS`] at once.
+    Votes,
+}
+
+/// What the outcome of `users set-role` was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleChange {
+    /// Exactly this profile now has the role.
+    Changed {
+        /// The profile.
+        id: Uuid,
+        /// Its email, if known.
+        email: Option<String>,
+    },
+    /// No profile has that email.
+    NoSuchEmail,
+    /// Several profiles have that email (compared case-insensitively): nothing changed;
+    /// name one by id.
+    Ambiguous(Vec<(Uuid, Option<String>)>),
+}
+
+/// Runs `work` on a task of its own and waits for it. The request that waits may be
+/// dropped (the client went away): the task still runs to its end, commit or rollback,
+/// and returns its connection clean. This is what makes user transactions cancel-safe.
+async fn run_to_end<T, Fut>(work: Fut) -> Result<T, DbError>
+where
+    T: Send + 'static,
+    Fut: Future<Output = Result<T, DbError>> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(e) => Err(DbError::Task(e.to_string())),
+    }
 }
 
 /// Where to connect.
@@ -109,6 +177,9 @@ const DOWN: u8 = 2;
 pub struct Database {
     owner: PgPool,
     app: PgPool,
+    /// The `LISTEN` connection's own pool (authenticator), so that it never holds one
+    /// of the request pool's connections.
+    listener: PgPool,
     owner_opts: PgConnectOptions,
     app_opts: PgConnectOptions,
     /// Set when the authenticator's password is ours to manage.
@@ -118,6 +189,10 @@ pub struct Database {
     /// that are discarded instead of failing a request.
     last_down_ms: Arc<AtomicU64>,
     epoch: Instant,
+    stream_permits: tokio::sync::Semaphore,
+    vote_permits: tokio::sync::Semaphore,
+    /// User transactions and one-statement reads started on the request pool.
+    work_started: AtomicU64,
     bypass_rls: Option<Mutex<HashMap<Uuid, Role>>>,
     /// The newest ticket event id announced by PostgreSQL (`NOTIFY hc_ticket_events`),
     /// from any replica; subscribers wake on each change. Holds one value, so a slow
@@ -142,6 +217,10 @@ pub struct TicketSignal {
     pub ticket_id: Uuid,
     /// Who is typing or viewing.
     pub user_id: Uuid,
+    /// The ticket's requester, as the sender's Row Level Security read it: with staff,
+    /// who may receive a typing signal (streams decide without a read of their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<Uuid>,
 }
 
 impl std::fmt::Debug for Database {
@@ -173,6 +252,10 @@ impl Database {
         };
         let app_opts = app_opts
             .application_name("helpcenter")
+            .options([(
+                "idle_in_transaction_session_timeout",
+                IDLE_IN_TRANSACTION_TIMEOUT,
+            )])
             .disable_statement_logging();
         let epoch = Instant::now();
         let last_down_ms = Arc::new(AtomicU64::new(0));
@@ -194,16 +277,34 @@ impl Database {
                 let born_at = (epoch.elapsed().saturating_sub(meta.age)).as_millis() as u64;
                 Box::pin(async move { Ok(down_at == 0 || born_at > down_at) })
             })
+            // A connection whose transaction sqlx still counts as open is closed, not
+            // pooled (the work runs to its end on its own task, so this is a backstop).
+            .after_release(|conn, _meta| {
+                let clean = !conn.is_in_transaction();
+                if !clean {
+                    tracing::warn!("a connection came back inside a transaction: closed");
+                }
+                Box::pin(async move { Ok(clean) })
+            })
+            .connect_lazy_with(app_opts.clone());
+        let listener = PgPoolOptions::new()
+            .max_connections(2)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(app_opts.clone());
         Ok(Arc::new(Database {
             owner,
             app,
+            listener,
             owner_opts,
             app_opts,
             managed_password,
             state: AtomicU8::new(STARTING),
             last_down_ms,
             epoch,
+            stream_permits: tokio::sync::Semaphore::new(STREAM_CONNECTIONS),
+            vote_permits: tokio::sync::Semaphore::new(VOTE_CONNECTIONS),
+            work_started: AtomicU64::new(0),
             bypass_rls: None,
             ticket_events: tokio::sync::watch::channel(0).0,
             ticket_signals: tokio::sync::broadcast::channel(256).0,
@@ -273,6 +374,13 @@ impl Database {
     /// The request pool (`authenticator`).
     pub fn app_pool(&self) -> &PgPool {
         &self.app
+    }
+
+    /// How many user transactions and one-statement reads this handle has started: what
+    /// a request costs the database, counted (tests check that a typing signal costs
+    /// one read however many streams are open).
+    pub fn work_started(&self) -> u64 {
+        self.work_started.load(Ordering::Relaxed)
     }
 
     /// Whether the schema is migrated and the database was reachable last time.
@@ -371,20 +479,52 @@ impl Database {
 
     /// Runs `work` in a read transaction as the caller. Nothing is committed unless the
     /// set-up created the caller's profile; the transaction's `ROLLBACK` is queued and
-    /// sent when the connection goes back to the pool, after the response.
-    pub async fn read_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
+    /// sent when the connection goes back to the pool, after the response. The work
+    /// runs to its end even if the caller stops waiting (see [`run_to_end`]).
+    pub async fn read_as<T, F>(self: &Arc<Self>, claims: &Claims, work: F) -> Result<T, DbError>
     where
-        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T> + Send + 'static,
     {
-        self.run_as(claims, false, work).await
+        self.run_as(Budget::Requests, claims, false, work).await
     }
 
-    /// Runs `work` in a transaction as the caller and commits it.
-    pub async fn write_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
+    /// [`Self::read_as`] within a budget: event streams read with [`Budget::Streams`].
+    pub async fn read_as_within<T, F>(
+        self: &Arc<Self>,
+        budget: Budget,
+        claims: &Claims,
+        work: F,
+    ) -> Result<T, DbError>
     where
-        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T> + Send + 'static,
     {
-        self.run_as(claims, true, work).await
+        self.run_as(budget, claims, false, work).await
+    }
+
+    /// Runs `work` in a transaction as the caller and commits it (to its end even if the
+    /// caller stops waiting: a 201 that never reached the client is still committed).
+    pub async fn write_as<T, F>(self: &Arc<Self>, claims: &Claims, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T> + Send + 'static,
+    {
+        self.run_as(Budget::Requests, claims, true, work).await
+    }
+
+    /// [`Self::write_as`] within a budget: signed-in votes write with [`Budget::Votes`].
+    pub async fn write_as_within<T, F>(
+        self: &Arc<Self>,
+        budget: Budget,
+        claims: &Claims,
+        work: F,
+    ) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T> + Send + 'static,
+    {
+        self.run_as(budget, claims, true, work).await
     }
 
     /// Runs ONE read statement for the caller, outside any explicit transaction: one
@@ -398,11 +538,21 @@ impl Database {
     ///
     /// Only outside a transaction: inside one, the role and claims would last until it
     /// ends (migration 0009).
-    pub async fn read_one_as<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
+    pub async fn read_one_as<T, F>(self: &Arc<Self>, claims: &Claims, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut PgConnection, ReadScope) -> Work<'c, T> + Send + 'static,
+    {
+        self.check_ready()?;
+        let db = self.clone();
+        let claims = claims.clone();
+        run_to_end(async move { db.read_one_now(&claims, work).await }).await
+    }
+
+    async fn read_one_now<T, F>(&self, claims: &Claims, work: F) -> Result<T, DbError>
     where
         F: for<'c> Fn(&'c mut PgConnection, ReadScope) -> Work<'c, T>,
     {
-        self.check_ready()?;
         if let Some(roles) = &self.bypass_rls {
             let mut conn = self.owner.acquire().await.map_err(|e| self.classify(e))?;
             let session = self.bypassed_session(roles, claims, &mut conn).await?;
@@ -414,6 +564,7 @@ impl Database {
             json: claims.to_db_json(),
             user_id: claims.sub,
         };
+        self.work_started.fetch_add(1, Ordering::Relaxed);
         let mut attempt = 0;
         loop {
             let result = match self.app.acquire().await {
@@ -460,14 +611,58 @@ impl Database {
         }
     }
 
-    async fn run_as<T, F>(&self, claims: &Claims, commit: bool, work: F) -> Result<T, DbError>
+    /// Takes a permit of `budget` (none for ticket requests), waiting at most the
+    /// acquire timeout.
+    async fn permit(
+        &self,
+        budget: Budget,
+    ) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, DbError> {
+        let semaphore = match budget {
+            Budget::Requests => return Ok(None),
+            Budget::Streams => &self.stream_permits,
+            Budget::Votes => &self.vote_permits,
+        };
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, semaphore.acquire()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ => Err(DbError::Busy(format!(
+                "too many {} at once; try again in a moment",
+                match budget {
+                    Budget::Votes => "votes",
+                    _ => "event streams reading",
+                }
+            ))),
+        }
+    }
+
+    async fn run_as<T, F>(
+        self: &Arc<Self>,
+        budget: Budget,
+        claims: &Claims,
+        commit: bool,
+        work: F,
+    ) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T> + Send + 'static,
+    {
+        self.check_ready()?;
+        let db = self.clone();
+        let claims = claims.clone();
+        run_to_end(async move {
+            let _permit = db.permit(budget).await?;
+            db.run_now(&claims, commit, work).await
+        })
+        .await
+    }
+
+    async fn run_now<T, F>(&self, claims: &Claims, commit: bool, work: F) -> Result<T, DbError>
     where
         F: for<'c> FnOnce(&'c mut PgConnection, Session) -> Work<'c, T>,
     {
-        self.check_ready()?;
         if let Some(roles) = &self.bypass_rls {
             return self.run_bypassing_rls(roles, claims, work).await;
         }
+        self.work_started.fetch_add(1, Ordering::Relaxed);
         // A connection that died with the server fails at BEGIN; nothing ran yet, so a
         // fresh connection may be tried.
         let mut attempt = 0;
@@ -497,25 +692,33 @@ impl Database {
     }
 
     /// Runs `work` in a transaction as Supabase's `anon` role (no user: claims
-    /// `{"role":"anon"}`) and commits it. For the few things anyone may do, such as an
-    /// anonymous article vote; what `anon` may touch is the grants' and policies' call.
-    pub async fn write_as_anonymous<T, F>(&self, work: F) -> Result<T, DbError>
+    /// `{"role":"anon"}`) and commits it, within the votes' budget. For the few things
+    /// anyone may do, such as an anonymous article vote; what `anon` may touch is the
+    /// grants' and policies' call.
+    pub async fn write_as_anonymous<T, F>(self: &Arc<Self>, work: F) -> Result<T, DbError>
     where
-        F: for<'c> FnOnce(&'c mut PgConnection) -> Work<'c, T>,
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> Work<'c, T> + Send + 'static,
     {
         self.check_ready()?;
-        let mut tx = self.app.begin().await.map_err(|e| self.classify(e))?;
-        sqlx::query(
-            "select pg_catalog.set_config('request.jwt.claims', $1, true), \
-                    pg_catalog.set_config('role', 'anon', true)",
-        )
-        .bind(r#"{"role":"anon"}"#)
-        .execute(&mut *tx)
+        let db = self.clone();
+        run_to_end(async move {
+            let _permit = db.permit(Budget::Votes).await?;
+            db.work_started.fetch_add(1, Ordering::Relaxed);
+            let mut tx = db.app.begin().await.map_err(|e| db.classify(e))?;
+            sqlx::query(
+                "select pg_catalog.set_config('request.jwt.claims', $1, true), \
+                        pg_catalog.set_config('role', 'anon', true)",
+            )
+            .bind(r#"{"role":"anon"}"#)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db.classify(e))?;
+            let out = work(&mut tx).await.map_err(|e| db.classify(e))?;
+            tx.commit().await.map_err(|e| db.classify(e))?;
+            Ok(out)
+        })
         .await
-        .map_err(|e| self.classify(e))?;
-        let out = work(&mut tx).await.map_err(|e| self.classify(e))?;
-        tx.commit().await.map_err(|e| self.classify(e))?;
-        Ok(out)
     }
 
     async fn run_bypassing_rls<T, F>(
@@ -562,37 +765,62 @@ impl Database {
         })
     }
 
-    /// Gives the profile `who` (an id or an email address) the role `role`, on the
-    /// owner's connection. An id without a profile yet gets one.
-    pub async fn set_role(&self, who: &str, role: Role) -> Result<u64, sqlx::Error> {
-        let result = match Uuid::parse_str(who) {
-            Ok(id) => {
-                sqlx::query(
-                    "insert into public.profiles (id, role) values ($1, $2) \
-                     on conflict (id) do update set role = excluded.role",
-                )
-                .bind(id)
-                .bind(role.as_str())
-                .execute(&self.owner)
-                .await?
-            }
-            Err(_) => {
-                sqlx::query("update public.profiles set role = $2 where lower(email) = lower($1)")
-                    .bind(who)
+    /// Gives exactly one profile the role `role`, on the owner's connection: `who` is a
+    /// profile id (an id without a profile yet gets one), or an email address that
+    /// exactly one profile has (compared case-insensitively, as addresses are). When
+    /// several profiles share the address, nothing changes and they are listed: a
+    /// look-alike account must never be promoted along with the real one.
+    pub async fn set_role(&self, who: &str, role: Role) -> Result<RoleChange, sqlx::Error> {
+        if let Ok(id) = Uuid::parse_str(who) {
+            let (email,): (Option<String>,) = sqlx::query_as(
+                "insert into public.profiles (id, role) values ($1, $2) \
+                 on conflict (id) do update set role = excluded.role returning email",
+            )
+            .bind(id)
+            .bind(role.as_str())
+            .fetch_one(&self.owner)
+            .await?;
+            return Ok(RoleChange::Changed { id, email });
+        }
+        let mut tx = self.owner.begin().await?;
+        // Locked, so a profile created meanwhile cannot slip between the count and the
+        // update.
+        let matches: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+            "select id, email from public.profiles where lower(email) = lower($1) \
+             order by email, id for update",
+        )
+        .bind(who)
+        .fetch_all(&mut *tx)
+        .await?;
+        match matches.as_slice() {
+            [] => Ok(RoleChange::NoSuchEmail),
+            [(id, email)] => {
+                sqlx::query("update public.profiles set role = $2 where id = $1")
+                    .bind(id)
                     .bind(role.as_str())
-                    .execute(&self.owner)
-                    .await?
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(RoleChange::Changed {
+                    id: *id,
+                    email: email.clone(),
+                })
             }
-        };
-        Ok(result.rows_affected())
+            _ => Ok(RoleChange::Ambiguous(matches)),
+        }
     }
 
-    /// Sorts an error into "the database is unreachable" (and remembers the outage) or
-    /// a statement's failure.
+    /// Sorts an error into "the database is unreachable" (and remembers the outage),
+    /// "the pool is busy" (this request only), or a statement's failure.
     fn classify(&self, e: sqlx::Error) -> DbError {
+        if matches!(e, sqlx::Error::PoolTimedOut) && self.pool_is_saturated() {
+            // Every connection is in use: load, not an outage. Nothing is condemned and
+            // the next request is served as soon as a connection comes back.
+            return DbError::Busy("every database connection is in use; try again".into());
+        }
         if is_connection_error(&e) {
-            // A timed-out acquire may only mean a busy pool: it makes callers wait for
-            // the probe, but does not condemn the pooled connections.
+            // A timed-out acquire with room in the pool means no connection could be
+            // made: that is an outage, but the pooled connections are not condemned.
             if !matches!(e, sqlx::Error::PoolTimedOut) {
                 let now = self.epoch.elapsed().as_millis() as u64;
                 self.last_down_ms.store(now.max(1), Ordering::Relaxed);
@@ -604,6 +832,11 @@ impl Database {
             return DbError::Unavailable("the database is unreachable".into());
         }
         DbError::Sql(e)
+    }
+
+    /// Whether every connection the request pool may hold exists and is handed out.
+    fn pool_is_saturated(&self) -> bool {
+        self.app.size() >= APP_POOL_SIZE && self.app.num_idle() == 0
     }
 }
 
@@ -657,7 +890,7 @@ fn quote_ident(name: &str) -> String {
 async fn listen_for_ticket_events(db: std::sync::Weak<Database>) {
     let mut pause = Duration::from_millis(200);
     loop {
-        let Some(pool) = db.upgrade().map(|d| d.app.clone()) else {
+        let Some(pool) = db.upgrade().map(|d| d.listener.clone()) else {
             return;
         };
         let listener = async {

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod feedback;
 pub mod http;
 pub mod kb;
+pub mod limits;
 pub mod server;
 pub mod tickets;
 pub mod web;

@@ -10,11 +10,12 @@ use helpcenter::config::{
     AblationArgs, BaselineArg, BeirArgs, CheckArgs, CheckFormat, Cli, Command, DbArgs, EvalCommand,
     JwtArgs, KbArgs, KnownItemsArgs, QueryFormArg, ServeArgs, TokenArgs, UsersCommand,
 };
-use helpcenter::db::{Database, DbConfig};
+use helpcenter::db::{Database, DbConfig, RoleChange};
 use helpcenter::eval::{self, Overrides, QueryForm, Variant};
 use helpcenter::http::AppState;
 use helpcenter::kb::search::SearchSettings;
 use helpcenter::kb::KnowledgeBase;
+use helpcenter::limits::{Limits, WriteLimit};
 use helpcenter::server;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
@@ -69,12 +70,23 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        let state = AppState {
-            kb,
-            db: Some(db),
-            jwt,
+        let mut state = AppState::new(kb, Some(db), jwt);
+        let write_limit = |action, writes, secs| {
+            (writes > 0).then_some(WriteLimit {
+                action,
+                writes,
+                window: Duration::from_secs(secs),
+            })
         };
-        server::serve(listener, state, server::shutdown_signal()).await?;
+        state.limits = Arc::new(Limits::new(
+            write_limit("tickets", args.tickets_per_hour, 3600),
+            write_limit("replies", args.replies_per_minute, 60),
+        ));
+        let options = server::ServeOptions {
+            max_connections: args.max_connections.max(1),
+            header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        };
+        server::serve_with(listener, state, options, server::shutdown_signal()).await?;
         Ok(())
     })
 }
@@ -185,12 +197,25 @@ fn set_role(who: &str, role: helpcenter::auth::Role, args: DbArgs) -> anyhow::Re
         let db = Database::new(&db_config(&args))?;
         db.migrate_now().await?;
         match db.set_role(who, role).await? {
-            0 => anyhow::bail!(
+            RoleChange::Changed { id, email } => {
+                let email = email.map(|e| format!(" ({e})")).unwrap_or_default();
+                println!("profile {id}{email} is now {}", role.as_str());
+                Ok(())
+            }
+            RoleChange::NoSuchEmail => anyhow::bail!(
                 "no profile with email {who:?} (a user gets one with their first request)"
             ),
-            _ => {
-                println!("{who} is now {}", role.as_str());
-                Ok(())
+            RoleChange::Ambiguous(candidates) => {
+                let list: Vec<String> = candidates
+                    .iter()
+                    .map(|(id, email)| format!("  {id}  {}", email.as_deref().unwrap_or("")))
+                    .collect();
+                anyhow::bail!(
+                    "{} profiles have the email {who:?} (compared without case); nothing \
+                     changed. Name one by its id:\n{}",
+                    candidates.len(),
+                    list.join("\n")
+                )
             }
         }
     })

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use ticket_support::{spawn_app, wait_until};
+use ticket_support::{spawn_app_with, wait_until};
 use uuid::Uuid;
 
 fn restart_postgres() {
@@ -45,7 +45,15 @@ fn restart_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "restarts the PostgreSQL cluster; run alone: cargo test --test postgres_restart -- --ignored"]
 async fn every_acknowledged_ticket_survives_a_postgres_restart() {
-    let app = Arc::new(spawn_app().await);
+    // Unlimited writes: the clients create tickets as fast as they can, and only the
+    // outage may refuse them.
+    let app = Arc::new(
+        spawn_app_with(
+            helpcenter::limits::Limits::without_write_limits(),
+            helpcenter::server::ServeOptions::default(),
+        )
+        .await,
+    );
     let alice = app.customer("alice");
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();

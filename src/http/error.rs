@@ -46,9 +46,34 @@ pub enum ApiError {
     /// The request body is larger than the service accepts (413).
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
-    /// The caller sent too many requests of this kind; try later (429).
-    #[error("too many requests: {0}")]
-    TooManyRequests(String),
+    /// The caller sent too many requests of this kind; try again after `retry_after`
+    /// seconds (429 with `Retry-After`).
+    #[error("too many requests: {detail}")]
+    TooManyRequests {
+        /// What was limited, in words.
+        detail: String,
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// The request target is longer than the service reads (414).
+    #[error("URI too long: {0}")]
+    UriTooLong(String),
+    /// The request headers are larger than the service reads (431).
+    #[error("headers too large: {0}")]
+    HeadersTooLarge(String),
+    /// An error answered below the handlers in plain text (an extractor's rejection,
+    /// a layer's), with its status and text, made problem+json.
+    #[error("{status}: {detail}")]
+    Rejected {
+        /// The status it was answered with.
+        status: StatusCode,
+        /// Its text.
+        detail: String,
+    },
+    /// The service is busy for this request only (every connection of its budget in
+    /// use); try again in a second (503 with `Retry-After: 1`).
+    #[error("busy: {0}")]
+    Busy(String),
     /// The service cannot answer yet (503).
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -102,6 +127,7 @@ pub struct Problem {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut retry_after_secs = 1;
         let (status, kind, title, detail, invalid_params) = match self {
             ApiError::BadRequest(params) => (
                 StatusCode::BAD_REQUEST,
@@ -159,10 +185,54 @@ impl IntoResponse for ApiError {
                 why,
                 Vec::new(),
             ),
-            ApiError::TooManyRequests(why) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-requests",
-                "Too many requests",
+            ApiError::TooManyRequests {
+                detail,
+                retry_after,
+            } => {
+                retry_after_secs = retry_after.max(1);
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    "Too many requests",
+                    detail,
+                    Vec::new(),
+                )
+            }
+            ApiError::UriTooLong(why) => (
+                StatusCode::URI_TOO_LONG,
+                "uri-too-long",
+                "URI too long",
+                why,
+                Vec::new(),
+            ),
+            ApiError::HeadersTooLarge(why) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers-too-large",
+                "Request headers too large",
+                why,
+                Vec::new(),
+            ),
+            ApiError::Rejected { status, detail } => {
+                let params = if status == StatusCode::BAD_REQUEST {
+                    vec![InvalidParam {
+                        name: "request".into(),
+                        reason: detail.clone(),
+                    }]
+                } else {
+                    Vec::new()
+                };
+                (
+                    status,
+                    "rejected",
+                    status.canonical_reason().unwrap_or("Request failed"),
+                    detail,
+                    params,
+                )
+            }
+            ApiError::Busy(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Service busy",
                 why,
                 Vec::new(),
             ),
@@ -202,16 +272,11 @@ impl IntoResponse for ApiError {
                 header::HeaderValue::from_static("Bearer"),
             );
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                header::HeaderValue::from_static("3600"),
+                header::HeaderValue::from(retry_after_secs),
             );
-        }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         response
     }
@@ -240,7 +305,9 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Unavailable(why) => ApiError::Unavailable(why),
+            DbError::Busy(why) => ApiError::Busy(why),
             DbError::Sql(e) => ApiError::from(e),
+            DbError::Task(why) => ApiError::Internal(why),
         }
     }
 }
@@ -259,7 +326,10 @@ impl From<sqlx::Error> for ApiError {
         };
         match sqlstate(&e).as_deref() {
             Some("P0409") => ApiError::Conflict(message),
-            Some("P0429") => ApiError::TooManyRequests(message),
+            Some("P0429") => ApiError::TooManyRequests {
+                detail: message,
+                retry_after: retry_hint(&e).unwrap_or(60),
+            },
             Some("P0403") => ApiError::Forbidden(message),
             Some("P0422") => ApiError::unprocessable("assignee", message),
             Some("42501") => ApiError::Forbidden("not allowed".into()),
@@ -276,6 +346,13 @@ impl From<sqlx::Error> for ApiError {
             _ => ApiError::Internal(e.to_string()),
         }
     }
+}
+
+/// The seconds a P0429 names in its HINT (migration 0012), if any.
+fn retry_hint(e: &sqlx::Error) -> Option<u64> {
+    let db = e.as_database_error()?;
+    let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    pg.hint()?.trim().parse().ok()
 }
 
 /// `tickets_subject_check` -> `subject`.

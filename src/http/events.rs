@@ -23,7 +23,7 @@ use super::tickets::TicketPath;
 use super::AppState;
 use crate::auth::Role;
 use crate::auth::{AuthUser, Claims};
-use crate::db::{Database, TicketSignal};
+use crate::db::{Budget, Database, TicketSignal};
 use crate::tickets::events::{self, TicketEvent};
 use crate::tickets::{queries, TicketId};
 
@@ -34,7 +34,21 @@ const POLL_ANYWAY: Duration = Duration::from_secs(5);
 struct Subscriber {
     db: Arc<Database>,
     claims: Claims,
+    /// Whether the user is an agent or admin, as the newest read of the log found
+    /// (every read runs the set-up, which looks the profile up): a role change reaches
+    /// an open stream within [`POLL_ANYWAY`].
     staff: bool,
+    /// When the token expires: the stream ends then, with a last `end` event.
+    expires: tokio::time::Instant,
+    /// Set once the last event was sent: the next poll ends the stream.
+    ended: bool,
+    /// Whether the log may hold something unread: set at the start and by every
+    /// wake-up of the log, cleared by a read that found nothing. A delivered signal
+    /// leaves it as it was, so signals cost no read.
+    log_unread: bool,
+    /// When the log is read even without a wake-up ([`POLL_ANYWAY`] after the last
+    /// read, however many signals passed meanwhile).
+    next_look: tokio::time::Instant,
     last: i64,
     wake: tokio::sync::watch::Receiver<i64>,
     signals: tokio::sync::broadcast::Receiver<TicketSignal>,
@@ -50,14 +64,29 @@ enum Woken {
     Signal(Event),
     /// The server is shutting down: end the stream.
     Closing,
+    /// The token expired: say so and end the stream.
+    Expired,
+}
+
+/// The last event of a stream whose token expired: the client signs in again and
+/// reconnects with `Last-Event-ID`.
+fn token_expired_event() -> Event {
+    Event::default()
+        .event("end")
+        .data(r#"{"reason":"token_expired"}"#)
 }
 
 impl Subscriber {
-    /// The next event, or `None` when the stream must end (server shutting down).
+    /// The next event, or `None` when the stream must end (server shutting down, or
+    /// after the `end` event of an expired token).
     async fn next_event(&mut self) -> Option<Event> {
         loop {
-            if *self.closing.borrow() {
+            if *self.closing.borrow() || self.ended {
                 return None;
+            }
+            if tokio::time::Instant::now() >= self.expires {
+                self.ended = true;
+                return Some(token_expired_event());
             }
             if let Some(e) = self.pending.pop_front() {
                 self.last = e.id;
@@ -69,25 +98,39 @@ impl Subscriber {
                         .unwrap_or_else(|_| Event::default().comment("unencodable event")),
                 );
             }
-            let after = self.last;
-            let page = self
-                .db
-                .read_as(&self.claims, move |conn, _| {
-                    Box::pin(async move { events::after(conn, after).await })
-                })
-                .await;
-            match page {
-                Ok(page) if !page.is_empty() => {
-                    self.pending.extend(page);
-                    continue;
+            if self.log_unread || tokio::time::Instant::now() >= self.next_look {
+                let after = self.last;
+                let page = self
+                    .db
+                    .read_as_within(Budget::Streams, &self.claims, move |conn, session| {
+                        Box::pin(
+                            async move { Ok((events::after(conn, after).await?, session.role)) },
+                        )
+                    })
+                    .await;
+                self.next_look = tokio::time::Instant::now() + POLL_ANYWAY;
+                match page {
+                    Ok((page, role)) => {
+                        self.staff = role.is_staff();
+                        self.log_unread = !page.is_empty();
+                        if !page.is_empty() {
+                            self.pending.extend(page);
+                            continue;
+                        }
+                    }
+                    // The database is away for a moment: read again at the next wake-up
+                    // or periodic look.
+                    Err(_) => self.log_unread = true,
                 }
-                // Nothing new, or the database is away for a moment: wait for a wake-up.
-                Ok(_) | Err(_) => {}
             }
             match self.wait().await {
                 Woken::Signal(event) => return Some(event),
                 Woken::Closing => return None,
-                Woken::Log => {}
+                Woken::Expired => {
+                    self.ended = true;
+                    return Some(token_expired_event());
+                }
+                Woken::Log => self.log_unread = true,
             }
         }
     }
@@ -95,15 +138,16 @@ impl Subscriber {
     /// Waits for the log to grow, for a signal this subscriber may see, or for the
     /// periodic look.
     async fn wait(&mut self) -> Woken {
-        let deadline = tokio::time::Instant::now() + POLL_ANYWAY;
+        let deadline = self.next_look;
         loop {
             tokio::select! {
                 _ = self.closing.changed() => return Woken::Closing,
+                _ = tokio::time::sleep_until(self.expires) => return Woken::Expired,
                 _ = self.wake.changed() => return Woken::Log,
                 _ = tokio::time::sleep_until(deadline) => return Woken::Log,
                 signal = self.signals.recv() => match signal {
                     Ok(signal) => {
-                        if let Some(event) = self.deliverable(signal).await {
+                        if let Some(event) = self.deliverable(&signal) {
                             return Woken::Signal(event);
                         }
                     }
@@ -117,29 +161,24 @@ impl Subscriber {
         }
     }
 
-    /// The event for `signal` if this subscriber should see it: never their own; agents'
-    /// presence only for agents and admins; and only for a ticket that Row Level
-    /// Security lets them read.
-    async fn deliverable(&self, signal: TicketSignal) -> Option<Event> {
-        if signal.user_id == self.claims.sub || (signal.kind != "typing" && !self.staff) {
+    /// The event for `signal` if this subscriber should see it: never their own;
+    /// agents' presence only for agents and admins; typing for agents and admins and
+    /// for the ticket's requester. No database read per stream: the sender's request
+    /// read the ticket under its own RLS and put the requester (whom the ticket's
+    /// policies let read it, beside staff) in the signal, so a signal costs one read
+    /// however many streams are open; staff is this stream's newest database answer.
+    fn deliverable(&self, signal: &TicketSignal) -> Option<Event> {
+        if signal.user_id == self.claims.sub {
             return None;
         }
-        let ticket = TicketId(signal.ticket_id);
-        let visible = self
-            .db
-            .read_as(&self.claims, move |conn, _| {
-                Box::pin(async move { queries::get(conn, ticket).await })
-            })
-            .await
-            .ok()
-            .flatten()
-            .is_some();
-        if !visible {
+        let audience =
+            self.staff || (signal.kind == "typing" && signal.requester_id == Some(self.claims.sub));
+        if !audience {
             return None;
         }
         Event::default()
             .event(signal.kind.clone())
-            .json_data(&signal)
+            .json_data(signal)
             .ok()
     }
 }
@@ -197,15 +236,24 @@ pub async fn events(
     let wake = db.subscribe_ticket_events();
     let signals = db.subscribe_ticket_signals();
     let (latest, role) = db
-        .read_as(&claims, |conn, session| {
+        .read_as_within(Budget::Streams, &claims, |conn, session| {
             Box::pin(async move { Ok((events::latest(conn).await?, session.role)) })
         })
         .await?;
+    // Until the moment verification would refuse the token (`exp` plus the leeway every
+    // endpoint allows), so the stream ends exactly when the token stops working.
+    // (verification refuses once `exp + leeway < now` in whole seconds: one second more).
+    let lifetime =
+        (claims.exp + crate::auth::LEEWAY_SECS + 1).saturating_sub(crate::auth::now_secs());
     let subscriber = Subscriber {
         closing: db.event_streams_closing(),
         db,
+        expires: tokio::time::Instant::now() + Duration::from_secs(lifetime),
+        ended: false,
+        log_unread: true,
+        next_look: tokio::time::Instant::now() + POLL_ANYWAY,
         claims,
-        staff: role != Role::Customer,
+        staff: role.is_staff(),
         last: resume.unwrap_or(latest),
         wake,
         signals,
@@ -218,42 +266,29 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// At most one typing signal per user and ticket this often (per replica: the limit
-/// only protects the database from a runaway client, the signal itself is ephemeral).
-const TYPING_EVERY: Duration = Duration::from_secs(1);
-
-fn typing_too_soon(user: uuid::Uuid, ticket: uuid::Uuid) -> bool {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    use std::time::Instant;
-    static LAST: OnceLock<Mutex<HashMap<(uuid::Uuid, uuid::Uuid), Instant>>> = OnceLock::new();
-    let mut last = LAST
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let now = Instant::now();
-    if last.len() > 10_000 {
-        last.retain(|_, at| now.duration_since(*at) < TYPING_EVERY);
-    }
-    match last.get(&(user, ticket)) {
-        Some(at) if now.duration_since(*at) < TYPING_EVERY => true,
-        _ => {
-            last.insert((user, ticket), now);
-            false
-        }
-    }
+/// Takes a token of the per-replica signal limits (before any database work, so a
+/// refused signal costs nothing): 429 with `Retry-After` when the caller sends too many.
+fn take_signal_token(limiter_result: Result<(), Duration>, what: &str) -> Result<(), ApiError> {
+    limiter_result.map_err(|wait| ApiError::TooManyRequests {
+        detail: format!("too many {what} signals; slow down"),
+        retry_after: crate::limits::retry_after_secs(wait),
+    })
 }
 
 /// Checks the caller can read the ticket (404 otherwise, as every ticket endpoint) and
-/// returns their role.
-async fn visible_ticket(db: &Database, claims: &Claims, id: TicketId) -> Result<Role, ApiError> {
+/// returns its requester and the caller's role.
+async fn visible_ticket(
+    db: &Arc<Database>,
+    claims: &Claims,
+    id: TicketId,
+) -> Result<(uuid::Uuid, Role), ApiError> {
     let (ticket, role) = db
         .read_as(claims, move |conn, session| {
             Box::pin(async move { Ok((queries::get(conn, id).await?, session.role)) })
         })
         .await?;
     match ticket {
-        Some(_) => Ok(role),
+        Some(ticket) => Ok((ticket.requester_id, role)),
         None => Err(ApiError::NotFound("no such ticket".into())),
     }
 }
@@ -269,7 +304,7 @@ async fn visible_ticket(db: &Database, claims: &Claims, id: TicketId) -> Result<
         (status = 202, description = "Sent to the ticket's other subscribers."),
         (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Another typing signal for this ticket came less than a second ago.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Another typing signal for this ticket came less than a second ago, or too many signals from the caller (`Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -280,16 +315,17 @@ pub async fn typing(
     TicketPath(id): TicketPath,
 ) -> Result<StatusCode, ApiError> {
     let db = super::tickets::db(&state)?.clone();
-    visible_ticket(&db, &claims, id).await?;
-    if typing_too_soon(claims.sub, id.0) {
-        return Err(ApiError::TooManyRequests(
-            "typing signals are limited to one a second per ticket".into(),
-        ));
-    }
+    take_signal_token(
+        state.limits.typing_per_ticket.take(&(claims.sub, id.0)),
+        "typing",
+    )?;
+    take_signal_token(state.limits.signals_per_user.take(&claims.sub), "typing")?;
+    let (requester, _) = visible_ticket(&db, &claims, id).await?;
     db.send_ticket_signal(&TicketSignal {
         kind: "typing".into(),
         ticket_id: id.0,
         user_id: claims.sub,
+        requester_id: Some(requester),
     })
     .await?;
     Ok(StatusCode::ACCEPTED)
@@ -321,6 +357,7 @@ pub struct ViewingBody {
         (status = 403, description = "Customers do not share presence.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field has the wrong type.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many presence signals from the caller (`Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -338,7 +375,9 @@ pub async fn viewing(
         }]));
     };
     let db = super::tickets::db(&state)?.clone();
-    if visible_ticket(&db, &claims, id).await? == Role::Customer {
+    take_signal_token(state.limits.signals_per_user.take(&claims.sub), "viewing")?;
+    let (requester, role) = visible_ticket(&db, &claims, id).await?;
+    if role == Role::Customer {
         return Err(ApiError::Forbidden(
             "only agents and admins share their presence".into(),
         ));
@@ -347,6 +386,7 @@ pub async fn viewing(
         kind: if viewing { "viewing" } else { "left" }.into(),
         ticket_id: id.0,
         user_id: claims.sub,
+        requester_id: Some(requester),
     })
     .await?;
     Ok(StatusCode::ACCEPTED)

@@ -43,3 +43,25 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         other => ApiError::invalid("body", other.body_text()),
     }
 }
+
+/// The `{*slug}` of an article path, as written. A segment that does not decode to
+/// UTF-8 (`%FF`) cannot name an article, so it is simply not found, as an unknown slug
+/// is: problem+json, never axum's plain-text 400.
+#[derive(Debug, Clone)]
+pub struct ArticlePath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ArticlePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(path)) => Ok(ArticlePath(path)),
+            Err(_) => Err(ApiError::NotFound(
+                "no published article at this address (it is not valid UTF-8)".into(),
+            )),
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +12,10 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::error::{ApiError, InvalidParam, Problem};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ArticlePath};
 use super::AppState;
 use crate::auth::{claims_from_headers, MaybeAuthUser, Role};
+use crate::db::Budget;
 use crate::feedback;
 use crate::kb::types::Slug;
 
@@ -107,7 +108,7 @@ fn article_of(state: &AppState, path: &str) -> Result<Slug, ApiError> {
 )]
 pub async fn vote(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ArticlePath(path): ArticlePath,
     MaybeAuthUser(claims): MaybeAuthUser,
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<VoteBody>,
@@ -121,34 +122,45 @@ pub async fn vote(
     let slug = article_of(&state, &path)?;
     let db = super::tickets::db(&state)?;
     let slug_text = slug.as_str().to_string();
-    let status = match claims {
-        Some(claims) => {
-            let first = db
-                .write_as(&claims, move |conn, session| {
+    let status =
+        match claims {
+            Some(claims) => {
+                let first = db
+                    .write_as_within(Budget::Votes, &claims, move |conn, session| {
+                        Box::pin(async move {
+                            feedback::vote_as_user(conn, session.user_id, &slug_text, helpful).await
+                        })
+                    })
+                    .await?;
+                if first {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                }
+            }
+            None => {
+                let key = feedback::client_key(
+                    addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+                );
+                // Refused here, a flood costs no transaction; PostgreSQL still counts the
+                // hour for every replica.
+                state.limits.anonymous_votes.take(&key).map_err(|wait| {
+                    ApiError::TooManyRequests {
+                        detail:
+                            "too many anonymous votes from this address; try again later or sign in"
+                                .into(),
+                        retry_after: crate::limits::retry_after_secs(wait),
+                    }
+                })?;
+                db.write_as_anonymous(move |conn| {
                     Box::pin(async move {
-                        feedback::vote_as_user(conn, session.user_id, &slug_text, helpful).await
+                        feedback::vote_anonymously(conn, &key, &slug_text, helpful).await
                     })
                 })
                 .await?;
-            if first {
                 StatusCode::CREATED
-            } else {
-                StatusCode::OK
             }
-        }
-        None => {
-            let key = feedback::client_key(
-                addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-            );
-            db.write_as_anonymous(move |conn| {
-                Box::pin(async move {
-                    feedback::vote_anonymously(conn, &key, &slug_text, helpful).await
-                })
-            })
-            .await?;
-            StatusCode::CREATED
-        }
-    };
+        };
     Ok((
         status,
         Json(VoteRecorded {
@@ -215,13 +227,13 @@ pub fn is_feedback_path(state: &AppState, path: &str) -> bool {
 /// (its vote totals): one route, because slugs may contain `/`.
 pub async fn article_or_totals(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ArticlePath(path): ArticlePath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if is_feedback_path(&state, &path) {
         return totals(&state, &path, &headers).await;
     }
-    super::kb::article(State(state), Path(path))
+    super::kb::article(State(state), ArticlePath(path))
         .await
         .map(IntoResponse::into_response)
 }

@@ -1,10 +1,11 @@
 //! Knowledge-base endpoints: search, articles, categories. Thin: parse, call the engine,
 //! serialize.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::Json;
 
 use super::error::{ApiError, InvalidParam, Problem};
+use super::extract::ArticlePath;
 use super::AppState;
 use crate::kb::query::MAX_QUERY_CHARS;
 use crate::kb::search::{Hit, SearchRequest, SearchResults};
@@ -132,7 +133,7 @@ pub async fn search(
 )]
 pub async fn article(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ArticlePath(slug): ArticlePath,
 ) -> Result<Json<ArticleView>, ApiError> {
     let slug =
         Slug::parse(&slug).map_err(|e| ApiError::NotFound(format!("no article {slug:?} ({e})")))?;

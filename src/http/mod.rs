@@ -29,6 +29,7 @@ use self::error::ApiError;
 use crate::auth::JwtKeys;
 use crate::db::Database;
 use crate::kb::KnowledgeBase;
+use crate::limits::Limits;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
@@ -44,16 +45,28 @@ pub struct AppState {
     pub db: Option<Arc<Database>>,
     /// Verifies bearer tokens.
     pub jwt: Arc<JwtKeys>,
+    /// Rate limits of ticket-portal requests (per user, per client address).
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
-    /// The knowledge base alone: ticket endpoints answer 503.
-    pub fn knowledge_base_only(kb: Arc<KnowledgeBase>) -> AppState {
+    /// The state of a service with the default limits.
+    pub fn new(kb: Arc<KnowledgeBase>, db: Option<Arc<Database>>, jwt: Arc<JwtKeys>) -> AppState {
         AppState {
             kb,
-            db: None,
-            jwt: Arc::new(JwtKeys::new(crate::auth::DEV_SECRET.as_bytes())),
+            db,
+            jwt,
+            limits: Arc::new(Limits::default()),
         }
+    }
+
+    /// The knowledge base alone: ticket endpoints answer 503.
+    pub fn knowledge_base_only(kb: Arc<KnowledgeBase>) -> AppState {
+        AppState::new(
+            kb,
+            None,
+            Arc::new(JwtKeys::new(crate::auth::DEV_SECRET.as_bytes())),
+        )
     }
 }
 
@@ -111,12 +124,13 @@ pub fn router(state: AppState) -> Router {
                 }),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(axum::middleware::map_response(problem_for_plain_413))
-            .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
             // The fastest level: a search reply (~11 KB of JSON on MDN) shrinks to about
             // 30% instead of 23%, for a fraction of the CPU of the default level, which
-            // cost a third as much as the search itself.
+            // cost a third as much as the search itself. Outside `hygiene`, so that it
+            // reads error bodies uncompressed.
             .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+            .layer(axum::middleware::from_fn(hygiene))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 REQUEST_TIMEOUT,
@@ -162,23 +176,98 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, Api
     }
 }
 
-/// The body-limit layer answers a declared `Content-Length` over the limit itself, in
-/// plain text, before any handler runs: made problem+json like every other error.
-async fn problem_for_plain_413<B>(response: Response<B>) -> Response
-where
-    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    let plain = response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && response.headers().get(header::CONTENT_TYPE)
-            != Some(&header::HeaderValue::from_static(
-                "application/problem+json",
-            ));
-    if plain {
-        ApiError::body_too_large().into_response()
+/// Longest request target (path and query) answered; longer is 414 problem+json.
+pub const URI_LIMIT: usize = 8 * 1024;
+/// Most bytes of request headers (names and values) answered; more is 431
+/// problem+json. hyper's own hard limits lie above (100 headers, 256 KiB of head): past
+/// those, hyper answers 431 itself, without a body, before any handler runs.
+pub const HEADER_BYTES_LIMIT: usize = 32 * 1024;
+/// How much of a plain-text error body is kept as the problem's `detail`.
+const PLAIN_DETAIL_LIMIT: usize = 1024;
+
+/// Hygiene of every request and response: limits on the URI and the headers (answered
+/// problem+json), every error of the API made problem+json even when it comes from
+/// below the handlers (the body-limit layer's 413, an extractor's plain-text 400), and
+/// `X-Content-Type-Options: nosniff` on everything.
+async fn hygiene(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = is_api_path(request.uri().path());
+    let uri = request.uri();
+    let target_len = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    let mut response = if target_len > URI_LIMIT {
+        ApiError::UriTooLong(format!(
+            "the request target must be at most {URI_LIMIT} bytes"
+        ))
+        .into_response()
+    } else if header_bytes(request.headers()) > HEADER_BYTES_LIMIT {
+        ApiError::HeadersTooLarge(format!(
+            "the request headers must be at most {HEADER_BYTES_LIMIT} bytes in all"
+        ))
+        .into_response()
     } else {
-        response.map(axum::body::Body::new)
+        let response = next.run(request).await;
+        if api && needs_problem(&response) {
+            problem_for_plain(response).await
+        } else {
+            response
+        }
+    };
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The JSON API and the service endpoints: their errors are problem+json. Pages have
+/// HTML error pages instead.
+fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
+}
+
+fn header_bytes(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum()
+}
+
+fn needs_problem(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_none_or(|t| t.as_bytes() != b"application/problem+json")
+}
+
+/// An error answered in plain text (or nothing) below the handlers, made problem+json
+/// with the same status and its text as the detail.
+async fn problem_for_plain(response: Response) -> Response {
+    let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::body_too_large().into_response();
     }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let text = axum::body::to_bytes(response.into_body(), PLAIN_DETAIL_LIMIT * 4)
+        .await
+        .map(|b| {
+            let text = String::from_utf8_lossy(&b).trim().to_string();
+            text.chars().take(PLAIN_DETAIL_LIMIT).collect::<String>()
+        })
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_string()
+    } else {
+        text
+    };
+    let mut problem = ApiError::Rejected { status, detail }.into_response();
+    if let Some(value) = retry_after {
+        problem.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    problem
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -46,6 +46,22 @@ impl<S: Send + Sync> FromRequestParts<S> for TicketPath {
     }
 }
 
+/// The per-replica first check of a write limit (429 before any database work); the
+/// count in PostgreSQL stays the one that holds across replicas.
+fn take_local_write_token(
+    limiter: Option<&crate::limits::KeyedLimiter<Uuid>>,
+    claims: &crate::auth::Claims,
+    what: &str,
+) -> Result<(), ApiError> {
+    match limiter.map(|l| l.take(&claims.sub)) {
+        Some(Err(wait)) => Err(ApiError::TooManyRequests {
+            detail: format!("too many {what} from this user; try again later"),
+            retry_after: crate::limits::retry_after_secs(wait),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn not_found() -> ApiError {
     ApiError::NotFound("no such ticket".into())
 }
@@ -172,7 +188,7 @@ pub async fn list(
     let query = parse_list_params(raw.as_deref())?;
     let db = db(&state)?;
     let page = db
-        .read_one_as(&claims, |conn, scope| {
+        .read_one_as(&claims, move |conn, scope| {
             let query = query.clone();
             Box::pin(async move { queries::list(conn, &scope, &query).await })
         })
@@ -281,6 +297,7 @@ pub fn parse_new_ticket(
         (status = 400, description = "The body is not JSON, or a header is invalid.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for a different ticket.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The caller opened too many tickets lately (per user, every replica counted); `Retry-After` says when to try again.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -298,9 +315,11 @@ pub async fn create(
         new.subject.as_str().to_string(),
         new.body.as_str().to_string(),
     );
+    let limit = state.limits.new_tickets;
+    take_local_write_token(state.limits.new_tickets_here.as_ref(), &claims, "tickets")?;
     let created = db
         .write_as(&claims, move |conn, session| {
-            Box::pin(async move { queries::create(conn, session, &new).await })
+            Box::pin(async move { queries::create(conn, session, &new, limit.as_ref()).await })
         })
         .await?;
     // Suggestions are a courtesy: a knowledge base still loading never fails a ticket.
@@ -410,7 +429,7 @@ pub async fn timeline(
     }
     let db = db(&state)?;
     let page = db
-        .read_one_as(&claims, |conn, scope| {
+        .read_one_as(&claims, move |conn, scope| {
             let cursor = cursor.clone();
             Box::pin(
                 async move { queries::timeline(conn, &scope, id, cursor.as_ref(), limit).await },
@@ -446,6 +465,7 @@ pub struct PostMessageBody {
         (status = 403, description = "A customer tried to post an internal note, or the ticket is closed to replies.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The ticket is closed.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The caller posted too many messages lately (per user, every replica counted); `Retry-After` says when to try again.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -459,7 +479,9 @@ pub async fn post_message(
 ) -> Result<Response, ApiError> {
     let body = Body::parse(&input.body).map_err(|r| ApiError::unprocessable("body", r))?;
     let internal = input.internal;
+    let limit = state.limits.replies;
     let db = db(&state)?;
+    take_local_write_token(state.limits.replies_here.as_ref(), &claims, "replies")?;
     let posted = db
         .write_as(&claims, move |conn, session| {
             Box::pin(async move {
@@ -473,6 +495,11 @@ pub async fn post_message(
                     }));
                 }
                 let message = queries::post_message(conn, session, id, &body, internal).await?;
+                if let (Some(_), Some(limit)) = (&message, &limit) {
+                    // Counted once the reply exists; beyond the limit the transaction
+                    // aborts and the reply is not stored.
+                    queries::take_write_token(conn, limit).await?;
+                }
                 Ok(message.ok_or_else(not_found))
             })
         })

@@ -183,11 +183,12 @@ pub enum Created {
 }
 
 /// Creates a ticket with its first message, or finds the one created earlier with the
-/// same idempotency key.
+/// same idempotency key. A new ticket counts against `limit` (a replay does not).
 pub async fn create(
     conn: &mut PgConnection,
     session: Session,
     new: &NewTicket,
+    limit: Option<&crate::limits::WriteLimit>,
 ) -> Result<Created, sqlx::Error> {
     let sql = format!(
         "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key) \
@@ -223,6 +224,9 @@ pub async fn create(
             });
         }
     };
+    if let Some(limit) = limit {
+        take_write_token(conn, limit).await?;
+    }
     sqlx::query(
         "insert into public.ticket_messages (ticket_id, author_id, body) values ($1, $2, $3)",
     )
@@ -393,6 +397,23 @@ pub async fn timeline(
         entries,
         next_cursor,
     }))
+}
+
+/// Counts one write of the caller against `limit` in PostgreSQL, for every replica
+/// (migration 0012): SQLSTATE P0429, with the seconds to wait in its HINT, beyond it.
+/// The count is taken inside the write's own transaction, so a refused write leaves
+/// nothing behind.
+pub async fn take_write_token(
+    conn: &mut PgConnection,
+    limit: &crate::limits::WriteLimit,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("select public.hc_take_write_token($1, $2, $3)")
+        .bind(limit.action)
+        .bind(i32::try_from(limit.writes).unwrap_or(i32::MAX))
+        .bind(i32::try_from(limit.window.as_secs()).unwrap_or(i32::MAX))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use helpcenter::auth::{JwtKeys, Role};
 use helpcenter::db::{Database, DbConfig};
 use helpcenter::http::AppState;
 use helpcenter::kb::KnowledgeBase;
-use helpcenter::server;
+use helpcenter::limits::Limits;
+use helpcenter::server::{self, ServeOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection};
@@ -73,6 +74,11 @@ pub struct Reply {
 
 /// Creates a fresh database and starts the service on it, ready to serve tickets.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Limits::default(), ServeOptions::default()).await
+}
+
+/// [`spawn_app`] with the given rate limits and HTTP server options.
+pub async fn spawn_app_with(limits: Limits, options: ServeOptions) -> TestApp {
     let db_name = format!("hc_test_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&format!("{}/postgres", pg_base()))
         .await
@@ -94,7 +100,7 @@ pub async fn spawn_app() -> TestApp {
         async move { db.is_ready() }
     })
     .await;
-    spawn_service(Some(db), database_url, db_name).await
+    spawn_service_with(Some(db), database_url, db_name, limits, options).await
 }
 
 /// Starts the service with the given database handle (maybe unreachable).
@@ -102,6 +108,24 @@ pub async fn spawn_service(
     db: Option<Arc<Database>>,
     database_url: String,
     db_name: String,
+) -> TestApp {
+    spawn_service_with(
+        db,
+        database_url,
+        db_name,
+        Limits::default(),
+        ServeOptions::default(),
+    )
+    .await
+}
+
+/// [`spawn_service`] with the given rate limits and HTTP server options.
+pub async fn spawn_service_with(
+    db: Option<Arc<Database>>,
+    database_url: String,
+    db_name: String,
+    limits: Limits,
+    options: ServeOptions,
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let articles = dir.path().join("articles");
@@ -119,13 +143,10 @@ pub async fn spawn_service(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState {
-        kb,
-        db: db.clone(),
-        jwt: jwt.clone(),
-    };
+    let mut state = AppState::new(kb, db.clone(), jwt.clone());
+    state.limits = Arc::new(limits);
     tokio::spawn(async move {
-        let _ = server::serve(listener, state, async move {
+        let _ = server::serve_with(listener, state, options, async move {
             let _ = rx.await;
         })
         .await;
