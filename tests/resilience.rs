@@ -257,11 +257,13 @@ async fn anonymous_vote_floods_reset_mid_request_do_not_shrink_the_pool() {
     // Without the per-replica vote limiter, so that every vote of the flood reaches the
     // database (PostgreSQL's hourly count refuses all but the first 20 there, in a
     // transaction each): the path a cancelled request could leave dirty.
-    let mut limits = Limits::default();
-    limits.anonymous_votes = KeyedLimiter::new(Rate {
-        burst: 1e9,
-        per_second: 1e9,
-    });
+    let limits = Limits {
+        anonymous_votes: KeyedLimiter::new(Rate {
+            burst: 1e9,
+            per_second: 1e9,
+        }),
+        ..Limits::default()
+    };
     let app = Arc::new(spawn_app_with(limits, ServeOptions::default()).await);
     app.knowledge_base_ready().await;
     let users = bystanders(&app, 10).await;

@@ -1,19 +1,15 @@
-//! Authentication: Supabase-style JWTs (HS256 with a shared secret), verified once at the
-//! edge into [`Claims`], and the [`AuthUser`] extractor that handlers take.
+//! Authentication: Supabase-style JWTs (HS256 with a shared secret) verified into
+//! [`Claims`] or refused with an [`AuthError`]. Pure: tokens in, claims out; no HTTP
+//! (the extractors that call it live in `http::auth`).
 //!
 //! The algorithm is pinned to HS256: a token whose header names another algorithm
 //! (including `none`) is refused before its signature is looked at.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-use crate::http::error::ApiError;
-use crate::http::AppState;
 
 /// The audience of user tokens (Supabase's).
 pub const AUDIENCE: &str = "authenticated";
@@ -108,12 +104,6 @@ pub enum AuthError {
     /// Signature, algorithm, audience, timing or claims are wrong.
     #[error("invalid token: {0}")]
     Invalid(String),
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        ApiError::Unauthorized(e.to_string())
-    }
 }
 
 /// Signing and verification keys with the pinned validation rules.
@@ -226,55 +216,17 @@ pub fn parse_ttl(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("ttl must be positive and reasonable, got {s:?}"))
 }
 
-/// The caller of a ticket endpoint, verified from `Authorization: Bearer`.
-#[derive(Debug, Clone)]
-pub struct AuthUser(pub Claims);
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(AuthUser(claims_from_headers(&parts.headers, &state.jwt)?))
-    }
-}
-
-/// Verifies the `Authorization: Bearer` token of a request: the one way a request is
-/// authenticated ([`AuthUser`] and [`MaybeAuthUser`] call it).
-pub fn claims_from_headers(
-    headers: &axum::http::HeaderMap,
-    jwt: &JwtKeys,
-) -> Result<Claims, ApiError> {
-    let header = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?;
-    let value = header.to_str().map_err(|_| AuthError::Malformed)?;
-    let token = value
+/// The token of an `Authorization` header's value: `Bearer <token>` (either case of
+/// the scheme), trimmed and not empty.
+pub fn bearer_token(header_value: Option<&[u8]>) -> Result<&str, AuthError> {
+    let value = header_value.ok_or(AuthError::Missing)?;
+    let value = std::str::from_utf8(value).map_err(|_| AuthError::Malformed)?;
+    value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(AuthError::Malformed)?;
-    Ok(jwt.verify(token)?)
-}
-
-/// The caller's claims when a bearer token is sent, `None` when none is: for endpoints
-/// anyone may use. A token that is sent must be valid (401 otherwise), so a client with
-/// a broken token never silently acts as anonymous.
-pub struct MaybeAuthUser(pub Option<Claims>);
-
-impl FromRequestParts<AppState> for MaybeAuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if !parts
-            .headers
-            .contains_key(axum::http::header::AUTHORIZATION)
-        {
-            return Ok(MaybeAuthUser(None));
-        }
-        let AuthUser(claims) = AuthUser::from_request_parts(parts, state).await?;
-        Ok(MaybeAuthUser(Some(claims)))
-    }
+        .ok_or(AuthError::Malformed)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::auth::AuthError;
 use crate::db::{sqlstate, DbError};
 use crate::kb::KbError;
 
@@ -289,6 +290,12 @@ impl ApiError {
             "the request body must be at most {} bytes",
             super::BODY_LIMIT_BYTES
         ))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::Unauthorized(e.to_string())
     }
 }
 

@@ -17,12 +17,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
+use super::auth::AuthUser;
 use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::tickets::TicketPath;
 use super::AppState;
+use crate::auth::Claims;
 use crate::auth::Role;
-use crate::auth::{AuthUser, Claims};
 use crate::db::{Budget, Database, TicketSignal};
 use crate::tickets::events::{self, TicketEvent};
 use crate::tickets::{queries, TicketId};

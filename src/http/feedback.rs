@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::auth::{claims_from_headers, MaybeAuthUser};
 use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::{ApiJson, ArticlePath};
 use super::AppState;
-use crate::auth::{claims_from_headers, MaybeAuthUser, Role};
+use crate::auth::Role;
 use crate::db::Budget;
 use crate::feedback;
 use crate::kb::types::Slug;

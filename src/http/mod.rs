@@ -1,6 +1,7 @@
 //! HTTP: the router, shared state, middleware and handlers. Handlers parse input at the
 //! edge into the engine's types and never open the index writer or talk SQL themselves.
 
+pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -176,8 +177,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, Api
     }
 }
 
-/// Longest request target (path and query) answered; longer is 414 problem+json.
-pub const URI_LIMIT: usize = 8 * 1024;
+/// Longest request target (path and query) answered; longer is 414 problem+json. Room
+/// for the longest documented query (`/api/v1/suggestions` with a whole ticket's
+/// subject and body, percent-encoded), under hyper's own 64 KiB limit.
+pub const URI_LIMIT: usize = 60 * 1024;
 /// Most bytes of request headers (names and values) answered; more is 431
 /// problem+json. hyper's own hard limits lie above (100 headers, 256 KiB of head): past
 /// those, hyper answers 431 itself, without a body, before any handler runs.

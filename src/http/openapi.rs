@@ -47,7 +47,7 @@ use crate::tickets::events::TicketEvent;
         openapi_json,
     ),
     components(schemas(Problem, InvalidParam, TicketEvent)),
-    modifiers(&BearerScheme, &BodyLimit),
+    modifiers(&BearerScheme, &BodyLimit, &HeadLimits),
     tags(
         (name = "knowledge base", description = "Search, articles, categories, feedback."),
         (name = "tickets", description = "The customer portal: tickets, replies, live events."),
@@ -105,6 +105,48 @@ impl Modify for BodyLimit {
                         .responses
                         .insert("413".into(), too_large.clone().into());
                 }
+            }
+        }
+    }
+}
+
+/// Adds the 414 and 431 that every operation may answer: the `hygiene` layer's limits
+/// on the request target and the headers, before any handler.
+struct HeadLimits;
+
+impl Modify for HeadLimits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = |description: String| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                )
+                .build()
+        };
+        let uri = problem(format!(
+            "The request target (path and query) is longer than {} bytes.",
+            super::URI_LIMIT
+        ));
+        let headers = problem(format!(
+            "The request headers are larger than {} bytes in all.",
+            super::HEADER_BYTES_LIMIT
+        ));
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut operation.responses.responses;
+                responses.insert("414".into(), uri.clone().into());
+                responses.insert("431".into(), headers.clone().into());
             }
         }
     }

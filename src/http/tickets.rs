@@ -11,10 +11,10 @@ use axum::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::auth::AuthUser;
 use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::AppState;
-use crate::auth::AuthUser;
 use crate::db::Database;
 use crate::tickets::{
     queries, AssigneeFilter, Body, Category, Cursor, ListQuery, Message, NewTicket, Priority,
