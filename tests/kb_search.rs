@@ -433,8 +433,7 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn known_items_are_found_in_the_docker_docs() {
     let Some(corpus) = common::shared_corpus("docker-docs") else {
-        eprintln!("skipped: ../shared/corpora/docker-docs is absent");
-        return;
+        return; // reported by shared_corpus
     };
     let app = spawn_app_in_place(corpus.join("articles"), Vec::new()).await;
     let cases: &[(&str, &[&str])] = &[
