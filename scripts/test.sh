@@ -7,9 +7,9 @@
 # after the restart test.
 #
 # A test that cannot check its claim here (a shared corpus under ../shared/corpora
-# absent) reports `ok` to cargo, so it records itself in HELPCENTER_SKIP_LOG and one
-# line after the suite lists every such skip. In CI (CI set) or with
-# HELPCENTER_REQUIRE_CORPORA=1 a missing corpus fails its test instead.
+# absent, a PostgreSQL without TLS) reports `ok` to cargo, so it records itself in
+# HELPCENTER_SKIP_LOG and one line after the suite lists every such skip. In CI (CI
+# set) or with HELPCENTER_REQUIRE_CORPORA=1 a missing corpus fails its test instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/pg-up.sh
