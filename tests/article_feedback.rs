@@ -99,21 +99,35 @@ async fn only_agents_read_totals_and_the_database_shows_customers_only_their_vot
         &app.send(Method::GET, ARTICLE, None, None).await,
         StatusCode::UNAUTHORIZED,
     );
-    // Below HTTP: as Bob, under RLS, Alice's vote does not exist.
-    let claims = app.jwt.verify(&bob.token).unwrap();
-    let seen: i64 = app
-        .db
-        .read_as(&claims, |conn, _| {
-            Box::pin(async move {
-                let (n,): (i64,) = sqlx::query_as("select count(*) from public.article_feedback")
-                    .fetch_one(conn)
-                    .await?;
-                Ok(n)
+    // Below HTTP, under RLS: Alice sees her own vote, and Bob sees nothing of it. (Both
+    // halves: a policy that shows nobody anything would pass the second alone.)
+    let votes_seen_by = |user: &ticket_support::User| {
+        let claims = app.jwt.verify(&user.token).unwrap();
+        let db = app.db.clone();
+        async move {
+            db.read_as(&claims, |conn, _| {
+                Box::pin(async move {
+                    sqlx::query_as::<_, (uuid::Uuid, String, bool)>(
+                        "select voter_id, article_slug, helpful from public.article_feedback",
+                    )
+                    .fetch_all(conn)
+                    .await
+                })
             })
-        })
-        .await
-        .unwrap();
-    assert_eq!(seen, 0);
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        votes_seen_by(&alice).await,
+        vec![(alice.id, "account/reset-password".to_string(), true)],
+        "Alice sees her own vote"
+    );
+    assert_eq!(
+        votes_seen_by(&bob).await,
+        vec![],
+        "Bob sees none of Alice's"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{articles_dir, copy_tree, demo_articles};
@@ -163,8 +163,7 @@ fn an_article_that_fails_to_parse_is_skipped_with_its_file_and_line() {
 #[test]
 fn real_docs_trees_load_as_they_are() {
     let Some(corpus) = common::shared_corpus("docker-docs") else {
-        eprintln!("skipped: ../shared/corpora/docker-docs is absent");
-        return;
+        return; // reported by shared_corpus
     };
     let index = tempfile::tempdir().unwrap();
     let kb = KnowledgeBase::new(corpus.join("articles"), index.path());
@@ -263,6 +262,7 @@ fn an_index_updated_live_is_reused_after_a_restart_unless_the_machine_rebooted()
 #[test]
 fn searches_during_an_update_see_the_batch_whole_or_not_at_all() {
     use helpcenter::kb::sync::SyncScope;
+    use std::time::{Duration, Instant};
     let articles = fresh_copy();
     let index = tempfile::tempdir().unwrap();
     let kb = Arc::new(KnowledgeBase::new(articles.path(), index.path()));
@@ -274,47 +274,87 @@ fn searches_during_an_update_see_the_batch_whole_or_not_at_all() {
         std::fs::write(articles.path().join(&rel), format!("# Page {i}\n\nokapi")).unwrap();
         paths.insert(rel);
     }
-    let done = Arc::new(AtomicBool::new(false));
-    let searcher = {
-        let kb = kb.clone();
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let mut seen = std::collections::BTreeSet::new();
-            while !done.load(Ordering::Relaxed) {
-                let total = kb
-                    .search(&SearchRequest {
-                        q: "okapi ".into(),
-                        limit: 1,
-                        ..Default::default()
-                    })
-                    .unwrap()
-                    .total;
-                seen.insert(total);
-            }
-            seen
-        })
-    };
-    let report = kb.sync(&SyncScope::Paths(paths)).unwrap().unwrap();
-    assert_eq!(report.indexed, 200);
-    // Keep searching a little after the swap, then stop.
-    let after = std::time::Instant::now();
-    while kb
-        .search(&SearchRequest {
+    let okapis = |kb: &KnowledgeBase| {
+        kb.search(&SearchRequest {
             q: "okapi ".into(),
             limit: 1,
             ..Default::default()
         })
         .unwrap()
         .total
-        != 200
+    };
+    // A reader searching without pause, noting when each search began and ended and
+    // how many of the batch's articles it found.
+    let done = Arc::new(AtomicBool::new(false));
+    let searches = Arc::new(AtomicUsize::new(0));
+    let searcher = {
+        let (kb, done, searches) = (kb.clone(), done.clone(), searches.clone());
+        std::thread::spawn(move || {
+            let mut log = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let began = Instant::now();
+                let total = okapis(&kb);
+                log.push((began, Instant::now(), total));
+                searches.fetch_add(1, Ordering::Relaxed);
+            }
+            log
+        })
+    };
+    // The reader is searching before the update starts...
+    while searches.load(Ordering::Relaxed) == 0 {
+        std::thread::yield_now();
+    }
+    let sync_began = Instant::now();
+    let report = kb.sync(&SyncScope::Paths(paths)).unwrap().unwrap();
+    let sync_ended = Instant::now();
+    assert_eq!(report.indexed, 200);
+    // ...and goes on for two more searches, so at least one begins after the update.
+    let after = searches.load(Ordering::Relaxed) + 2;
+    while searches.load(Ordering::Relaxed) < after && sync_ended.elapsed() < Duration::from_secs(5)
     {
-        assert!(after.elapsed() < std::time::Duration::from_secs(5));
+        std::thread::yield_now();
     }
     done.store(true, Ordering::Relaxed);
-    let seen = searcher.join().unwrap();
+    let log = searcher.join().unwrap();
+
+    let partial: Vec<u64> = log
+        .iter()
+        .map(|&(_, _, total)| total)
+        .filter(|&t| t != 0 && t != 200)
+        .collect();
     assert!(
-        seen.iter().all(|t| *t == 0 || *t == 200),
-        "a search saw part of the batch: {seen:?}"
+        partial.is_empty(),
+        "{} searches saw part of the batch: {:?}",
+        partial.len(),
+        partial.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    // The race took place: the old state kept answering while the update ran, until
+    // late in it. Searches in its first half alone would not show that: they may have
+    // slipped in while the update waited to start (were searches made to wait for
+    // updates, they would all be there).
+    let midway = sync_began + (sync_ended - sync_began) / 2;
+    let late_old_answers = log
+        .iter()
+        .filter(|&&(began, ended, total)| began >= midway && ended <= sync_ended && total == 0)
+        .count();
+    assert!(
+        late_old_answers > 0,
+        "no search was answered from the old state in the second half of the update \
+         ({:?}; {} searches inside it, {} in all)",
+        sync_ended - sync_began,
+        log.iter()
+            .filter(|&&(began, ended, _)| began >= sync_began && ended <= sync_ended)
+            .count(),
+        log.len()
+    );
+    let after_the_update: Vec<u64> = log
+        .iter()
+        .filter(|&&(began, _, _)| began >= sync_ended)
+        .map(|&(_, _, total)| total)
+        .collect();
+    assert!(
+        !after_the_update.is_empty() && after_the_update.iter().all(|&t| t == 200),
+        "searches after the update found {after_the_update:?}, not its 200 articles"
     );
 }
 

@@ -305,6 +305,7 @@ async fn agents_see_which_other_agents_are_viewing_a_ticket() {
     let ticket = a.create_ticket(&alice, "Customs", "Form CN22?").await;
     let id = ticket["id"].as_str().unwrap().to_string();
     let mut max_stream = subscribe(&b, &max, None).await;
+    let mut alice_stream = subscribe(&b, &alice, None).await;
     let viewing = |v: bool| json!({"viewing": v});
     let r = a
         .post(
@@ -328,7 +329,7 @@ async fn agents_see_which_other_agents_are_viewing_a_ticket() {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert_eq!(max_stream.next_signal().await.kind, "left");
-    // Customers neither share nor see presence.
+    // Customers neither share presence...
     let r = a
         .post(
             &alice,
@@ -337,6 +338,19 @@ async fn agents_see_which_other_agents_are_viewing_a_ticket() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // ...nor see it, on their own ticket either: Ada's `viewing` and `left` went by on
+    // Alice's stream unseen. Signals reach a stream in the order sent, so Ada typing
+    // next is the first signal Alice gets.
+    let r = a
+        .post(&ada, &format!("/api/v1/tickets/{id}/typing"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let e = alice_stream.next_signal().await;
+    assert_eq!(
+        (e.kind.as_str(), e.data["user_id"].as_str()),
+        ("typing", Some(ada.id.to_string().as_str())),
+        "{e:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

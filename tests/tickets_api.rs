@@ -314,21 +314,38 @@ async fn the_login_role_alone_can_read_no_ticket() {
 #[tokio::test]
 async fn tickets_are_served_over_a_tls_database_connection() {
     // As on Supabase: `sslmode=require` on the owner's URL, inherited by the derived
-    // authenticator connection. The local cluster has TLS on (Debian's default); skip
-    // quietly where it has not.
-    let mut probe = sqlx::PgConnection::connect(&format!(
+    // authenticator connection. Whether TLS is offered is the server's answer, asked
+    // over a plain connection: a client that cannot do TLS must fail this test, never
+    // decide that it is skipped.
+    let mut plain = sqlx::PgConnection::connect(&format!(
+        "{}/postgres?sslmode=disable",
+        ticket_support::pg_base()
+    ))
+    .await
+    .expect("a plain connection to the local PostgreSQL");
+    let offered: String = sqlx::query_scalar("show ssl")
+        .fetch_one(&mut plain)
+        .await
+        .unwrap();
+    plain.close().await.unwrap();
+    if offered != "on" {
+        // The local cluster has TLS on (Debian's default); a server without it cannot
+        // show anything about the client's TLS.
+        ticket_support::skips::skip(&format!(
+            "the local PostgreSQL does not offer TLS (ssl = {offered})"
+        ));
+        return;
+    }
+    // The server offers TLS: the product's client must use it.
+    let tls = sqlx::PgConnection::connect(&format!(
         "{}/postgres?sslmode=require",
         ticket_support::pg_base()
     ))
     .await
-    .ok();
-    if probe.is_none() {
-        eprintln!("skipping: the local PostgreSQL does not offer TLS");
-        return;
-    }
-    if let Some(c) = probe.take() {
-        let _ = sqlx::Connection::close(c).await;
-    }
+    .unwrap_or_else(|e| {
+        panic!("the server offers TLS (ssl = on) but the client cannot use it: {e}")
+    });
+    tls.close().await.unwrap();
     let name = format!("hc_test_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{}/{name}?sslmode=require", ticket_support::pg_base());
     let db = Database::new(&DbConfig {
@@ -347,7 +364,7 @@ async fn tickets_are_served_over_a_tls_database_connection() {
         .fetch_one(app.db.app_pool())
         .await
         .unwrap();
-    assert!(ssl);
+    assert!(ssl, "the request pool's connection is not encrypted");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod ticket_support;
 
+use axum::response::IntoResponse;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection, Row};
@@ -618,8 +619,7 @@ async fn a_tickets_messages_follow_it_to_a_new_requester_and_cannot_name_another
 }
 
 #[tokio::test]
-async fn only_the_owners_own_session_sees_names_without_claims_and_a_missing_ticket_is_a_422_error()
-{
+async fn only_the_owners_own_session_sees_names_without_claims_and_a_missing_ticket_maps_to_422() {
     let app = spawn_app().await;
     let alice = app.customer("alice");
     let ticket = app.create_ticket(&alice, "A1", "words").await;
@@ -646,8 +646,9 @@ async fn only_the_owners_own_session_sees_names_without_claims_and_a_missing_tic
         .unwrap();
     assert_eq!(names, 0);
     drop(tx);
-    // A message for a ticket that does not exist: a foreign-key error (422), not a
-    // NOT NULL one (500).
+    // A message for a ticket that does not exist: the requester trigger reports a
+    // foreign-key error, which the API's one mapping answers with a 422, not a NOT NULL
+    // one (a 500). Over HTTP: the next test.
     let err = sqlx::query(
         "insert into public.ticket_messages (ticket_id, author_id, body) values ($1, $2, 'x')",
     )
@@ -657,6 +658,67 @@ async fn only_the_owners_own_session_sees_names_without_claims_and_a_missing_tic
     .await
     .expect_err("no such ticket");
     assert_eq!(helpcenter::db::sqlstate(&err).as_deref(), Some("23503"));
+    let answer = helpcenter::http::error::ApiError::from(err).into_response();
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_reply_to_a_ticket_deleted_meanwhile_is_a_422_error() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let ticket = app.create_ticket(&alice, "Parcel", "Where is it?").await;
+    let path = format!(
+        "/api/v1/tickets/{}/messages",
+        ticket["id"].as_str().unwrap()
+    );
+    // An operator deletes the ticket while Alice's reply is on its way. Her insert still
+    // sees the ticket, waits at the foreign-key check for the deleting transaction, and
+    // finds the ticket gone when it commits: the database's 23503 reaches her as a 422.
+    let mut owner = app.owner_conn().await;
+    let mut deleting = owner.begin().await.unwrap();
+    sqlx::query("delete from public.tickets where id = $1::uuid")
+        .bind(ticket["id"].as_str().unwrap())
+        .execute(&mut *deleting)
+        .await
+        .unwrap();
+    let mut observer = app.owner_conn().await;
+    let commit_once_the_reply_waits = async {
+        let started = std::time::Instant::now();
+        let mut waited = false;
+        while !waited && started.elapsed() < std::time::Duration::from_secs(15) {
+            let waiting: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity \
+                 where datname = current_database() and wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut observer)
+            .await
+            .unwrap();
+            waited = waiting > 0;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        deleting.commit().await.unwrap();
+        waited
+    };
+    let (r, waited) = tokio::join!(
+        app.post(&alice, &path, json!({"body": "Any news?"})),
+        commit_once_the_reply_waits
+    );
+    assert!(
+        waited,
+        "the reply never waited for the deleting transaction: {}",
+        r.text
+    );
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["invalid_params"][0]["name"].is_string(),
+        "{}",
+        r.text
+    );
+    let left: i64 = sqlx::query_scalar("select count(*) from public.ticket_messages")
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "nothing of the ticket or the reply is stored");
 }
 
 #[tokio::test]

@@ -29,6 +29,49 @@ async fn page(app: &TestApp, path: &str) -> (u16, String, String, String) {
     (status, content_type, csp, response.text().await.unwrap())
 }
 
+/// The article paths the result list of a search page links to, in order (without a
+/// section's `#anchor`).
+fn hit_paths(html: &str) -> Vec<String> {
+    html.split(r#"<li class="hit">"#)
+        .skip(1)
+        .map(|hit| {
+            let href = hit
+                .split("<h2><a href=\"")
+                .nth(1)
+                .expect("a hit's title link");
+            let href = &href[..href.find('"').unwrap()];
+            href.split('#').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// Every way HTML can run script without a file of its own: a `<script>` element with
+/// content or without `src` (whatever its attributes), an `on…=` event handler
+/// attribute, a `javascript:` URL. Returns what was found.
+fn inline_script(html: &str) -> Vec<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut found = Vec::new();
+    // Each tag: from `<` to the next `>` (attribute values here hold no `>`).
+    for tag in lower.split('<').skip(1) {
+        let Some(end) = tag.find('>') else { continue };
+        let (inside, after) = (&tag[..end], &tag[end + 1..]);
+        let name = inside.split_whitespace().next().unwrap_or("");
+        if name == "script" && (!inside.contains(" src=") || !after.is_empty()) {
+            found.push(format!("<{inside}>{}", &after[..after.len().min(40)]));
+        }
+        for attr in inside.split_whitespace().skip(1) {
+            let attr_name = attr.split('=').next().unwrap_or("");
+            if attr_name.len() > 2 && attr_name.starts_with("on") && attr.contains('=') {
+                found.push(format!("<{inside}>"));
+            }
+        }
+        if inside.contains("javascript:") {
+            found.push(format!("<{inside}>"));
+        }
+    }
+    found
+}
+
 #[tokio::test]
 async fn the_home_page_shows_the_search_box_the_categories_and_recent_articles() {
     let app = spawn_app(&demo_articles()).await;
@@ -47,7 +90,42 @@ async fn the_home_page_shows_the_search_box_the_categories_and_recent_articles()
         6,
         "{recent}"
     );
-    assert!(!html.contains("<script>"), "no inline script");
+    assert_eq!(
+        inline_script(&html),
+        Vec::<String>::new(),
+        "no inline script"
+    );
+}
+
+#[tokio::test]
+async fn no_page_runs_inline_script_and_the_policy_forbids_it() {
+    let app = spawn_app(&demo_articles()).await;
+    for path in [
+        "/",
+        "/search?q=invoice",
+        "/articles/billing/invoices/download-invoice",
+        "/categories/billing",
+        "/portal",
+        "/nothing-here",
+    ] {
+        let (_, content_type, csp, html) = page(&app, path).await;
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap_or_else(|| panic!("{path}: no script-src in {csp:?}"));
+        assert_eq!(script_src, "script-src 'self'", "{path}");
+        assert_eq!(inline_script(&html), Vec::<String>::new(), "{path}");
+        // The page's own scripts are files (the check above is not blind to them).
+        assert!(
+            html.contains(r#"<script type="module" src="/assets/"#),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -64,15 +142,41 @@ async fn a_search_page_lists_highlighted_results_and_category_facets_without_jav
     assert!(
         html.contains("category=billing%2Finvoices") || html.contains("category=billing/invoices")
     );
-    // An empty category is no filter.
+    // An empty category is no filter: the same results as none, from several categories.
+    let (_, _, _, all) = page(&app, "/search?q=invoice").await;
     let (_, _, _, unfiltered) = page(&app, "/search?q=invoice&category=").await;
     assert!(!unfiltered.contains(" in General"), "{unfiltered}");
-    // The facet narrows the results.
+    let everywhere = hit_paths(&unfiltered);
+    assert_eq!(everywhere, hit_paths(&all));
+    assert!(
+        everywhere
+            .iter()
+            .any(|p| p.starts_with("/articles/billing/"))
+            && everywhere
+                .iter()
+                .any(|p| p.starts_with("/articles/shipping/")),
+        "{everywhere:?}"
+    );
+    // The facet narrows the results to the shipping articles.
     let (_, _, _, narrowed) = page(&app, "/search?q=invoice&category=shipping").await;
     assert!(narrowed.contains(" in Shipping</h1>"), "{narrowed}");
+    let shipping = hit_paths(&narrowed);
+    assert!(!shipping.is_empty(), "{narrowed}");
     assert!(
-        !narrowed.contains("/articles/billing/"),
-        "only shipping articles"
+        shipping
+            .iter()
+            .all(|p| p.starts_with("/articles/shipping/")),
+        "only shipping articles: {shipping:?}"
+    );
+    // As many as the unfiltered page's facet promised.
+    let promised = unfiltered
+        .split(r#"category=shipping">Shipping</a> <span class="count">"#)
+        .nth(1)
+        .and_then(|rest| rest[..rest.find('<')?].parse::<usize>().ok())
+        .expect("a Shipping facet with its count");
+    assert!(
+        narrowed.contains(&format!("<h1 id=\"results-title\">{promised} result")),
+        "{promised} shipping results promised: {narrowed}"
     );
 }
 
@@ -99,6 +203,20 @@ async fn result_pages_page_through_every_result() {
     );
     let (_, _, _, last) = page(&app, "/search?q=&page=99").await;
     assert!(last.contains("Page 3 of 3") && !last.contains(r#"rel="next""#));
+    // The three pages hold every result once.
+    let total: usize = first
+        .split(r#"<h1 id="results-title">"#)
+        .nth(1)
+        .and_then(|h| h.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the number of results");
+    let mut seen = Vec::new();
+    for n in 1..=3 {
+        let (_, _, _, html) = page(&app, &format!("/search?q=&page={n}")).await;
+        seen.extend(hit_paths(&html));
+    }
+    let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), distinct.len()), (total, total), "{seen:?}");
 }
 
 #[tokio::test]
@@ -190,8 +308,20 @@ async fn the_portal_says_plainly_when_tickets_are_unavailable_while_articles_wor
         "{html}"
     );
     assert!(html.contains(r#"data-tickets-available="false""#));
-    let (status, _, _, _) = page(&app, "/").await;
-    assert_eq!(status, 200, "the knowledge base still works");
+    // The articles work: searched, and read.
+    let (status, _, _, results) = page(&app, "/search?q=reset+password").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        hit_paths(&results).first().map(String::as_str),
+        Some("/articles/account/reset-password"),
+        "{results}"
+    );
+    let (status, _, _, article) = page(&app, "/articles/account/reset-password").await;
+    assert_eq!(status, 200);
+    assert!(
+        article.contains(r#"<h1 id="hc-article-title">Reset your password</h1>"#),
+        "{article}"
+    );
 }
 
 #[tokio::test]

@@ -93,10 +93,31 @@ function checkCsp(response, where) {
 /** What the portal story leaves for the screenshots. */
 const shared = { tokenA: null, ticketA: null };
 
+/**
+ * Runs in the page before its own scripts: counts the fetches and response bodies not
+ * yet settled, each counted down one task after it settles, so after the code awaiting
+ * it has run. `window.__hcUnsettled === 0` then means the page has handled every reply:
+ * a story waits for that instead of sleeping and hoping.
+ */
+function countUnsettledReplies() {
+  window.__hcUnsettled = 0;
+  const track = (promise) => {
+    window.__hcUnsettled += 1;
+    const settled = () => setTimeout(() => { window.__hcUnsettled -= 1; }, 0);
+    promise.then(settled, settled);
+    return promise;
+  };
+  const fetch = window.fetch;
+  window.fetch = function (...args) { return track(fetch.apply(this, args)); };
+  const json = Response.prototype.json;
+  Response.prototype.json = function () { return track(json.call(this)); };
+}
+
 // ---- a. search as you type, by keyboard, to an article and its table of contents ----
 async function storyHomeSearch() {
   const { context, page, problems } = await open();
   try {
+    await page.addInitScript(countUnsettledReplies);
     const response = await page.goto(`${BASE}/`);
     check(response.status() === 200, `home page answered ${response.status()}`);
     checkCsp(response, 'home page');
@@ -129,17 +150,32 @@ async function storyHomeSearch() {
     check(await page.inputValue('#q') === 'downlod invoce', 'Escape should keep the typed text');
 
     // Escape wins over a reply still on its way: the list stays closed once it lands.
-    const pending = page.waitForRequest((r) => r.url().includes('/api/v1/search?'));
+    // The reply is held back until Escape has been pressed, so it surely is on its way
+    // (unheld, it often landed first and Escape merely closed the list).
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    let routed;
+    const requested = new Promise((resolve) => { routed = resolve; });
+    await page.route((url) => url.pathname === '/api/v1/search', async (route) => {
+      routed(route.request());
+      await held;
+      await route.continue().catch(() => {}); // the page may have aborted it meanwhile
+    }, { times: 1 });
     await page.keyboard.type(' ');
-    const inFlight = await pending;
-    await page.keyboard.press('Escape');
+    const inFlight = await requested;
     // Until that request finished or failed (aborted), at most 5 s: an aborted request's
     // response() may never settle.
     const settled = (event) => page
       .waitForEvent(event, { predicate: (r) => r === inFlight, timeout: 5000 })
       .catch(() => null);
-    await Promise.race([settled('requestfinished'), settled('requestfailed')]);
-    await page.evaluate(() => new Promise((settle) => setTimeout(settle, 50)));
+    const landed = Promise.race([settled('requestfinished'), settled('requestfailed')]);
+    await page.keyboard.press('Escape');
+    release();
+    await landed;
+    // ...and the page has handled it: no reply or body left for its code to act on.
+    await page.waitForFunction(() => window.__hcUnsettled === 0, null, { timeout: 5000 }).catch(async () => {
+      throw new Failure(`the page still had ${await page.evaluate(() => window.__hcUnsettled)} replies to handle 5 s after Escape`);
+    });
     check(await page.locator('#q-suggestions').isHidden(), 'a suggestion reply landing after Escape must not reopen the list');
     await page.keyboard.press('Backspace');
     await first.waitFor({ state: 'visible' }).catch(() => {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use helpcenter::http::AppState;
 use helpcenter::kb::KnowledgeBase;
 
+pub mod skips;
+
 /// A running service for one test.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -84,12 +86,26 @@ pub fn demo_articles() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("articles")
 }
 
-/// A shared corpus beside the project, if present.
+/// A shared corpus beside the project (`../shared/corpora/NAME`). Without it the test
+/// cannot check what it claims: in CI, or with `HELPCENTER_REQUIRE_CORPORA=1`, that
+/// fails the test; elsewhere the test reports itself skipped ([`skips::skip`]) and gets
+/// `None`, and returns.
 pub fn shared_corpus(name: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpora")
         .join(name);
-    p.is_dir().then_some(p)
+    if p.is_dir() {
+        return Some(p);
+    }
+    let absent = format!("../shared/corpora/{name} is absent");
+    if let Some(why) = skips::corpora_required() {
+        panic!(
+            "{absent}, and {why} is set: the corpus tests must run (they alone guard \
+             README's relevance targets)"
+        );
+    }
+    skips::skip(&absent);
+    None
 }
 
 /// Copies a folder tree.

@@ -21,6 +21,9 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+#[path = "../common/skips.rs"]
+pub mod skips;
+
 /// The JWT secret of test services.
 pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!";
 
