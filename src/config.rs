@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage user profiles.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Signing keys for local development.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Measure search relevance on judged datasets.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -150,13 +153,48 @@ pub struct DbArgs {
     pub authenticator_url: Option<String>,
 }
 
-/// The JWT secret.
+/// How user tokens are verified: the issuer's public keys (JWKS), the legacy shared
+/// HS256 secret, or both during a migration.
 #[derive(Debug, Clone, Args)]
 pub struct JwtArgs {
-    /// HS256 secret of user tokens (Supabase's JWT secret). Without it a fixed
+    /// Legacy HS256 secret of user tokens (Supabase's JWT secret). With a key set
+    /// configured and no secret, HS256 tokens are refused; with neither, a fixed
     /// development secret is used, with a warning.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// The issuer's JSON Web Key Set URL (Supabase:
+    /// `https://<project>.supabase.co/auth/v1/.well-known/jwks.json`).
+    #[arg(long, env = "JWT_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// A Supabase project URL: stands in for `--jwks-url` and `--jwt-issuer`
+    /// (`<url>/auth/v1/.well-known/jwks.json`, `<url>/auth/v1`).
+    #[arg(long, env = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+    /// A JWKS file instead of a URL (local development: `helpcenter keys generate`).
+    #[arg(long, env = "JWT_JWKS_FILE", conflicts_with = "jwks_url")]
+    pub jwks_file: Option<PathBuf>,
+    /// The `iss` every token must carry; unchecked when not set.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Seconds a fetched key set is used before it is fetched again (at most 600).
+    #[arg(long, env = "JWT_JWKS_TTL", default_value_t = 600)]
+    pub jwks_ttl: u64,
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new ES256 key pair for local development: the private key as
+    /// `<out>/<kid>.pem` and the public key added to `<out>/jwks.json` (a second run
+    /// adds a second key, as a rotation's standby key).
+    Generate {
+        /// The folder to write to.
+        #[arg(long, default_value = "./keys")]
+        out: PathBuf,
+        /// The key's id (default: a random one).
+        #[arg(long)]
+        kid: Option<String>,
+    },
 }
 
 /// Options of `token`.
@@ -176,6 +214,14 @@ pub struct TokenArgs {
     /// the site's base URL (default: `http://` and `HELPCENTER_BIND`).
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "BASE_URL")]
     pub url: Option<String>,
+    /// Sign with this PEM private key (ES256, RS256 or Ed25519) instead of the HS256
+    /// secret.
+    #[arg(long, value_name = "PEM", env = "HELPCENTER_TOKEN_KEY")]
+    pub key: Option<PathBuf>,
+    /// The `kid` to put in the header (with `--key`; default: the key file's name
+    /// without `.pem`).
+    #[arg(long)]
+    pub kid: Option<String>,
     /// Signing secret.
     #[command(flatten)]
     pub jwt: JwtArgs,

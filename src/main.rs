@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use helpcenter::auth::jwks::{JwksCache, JwksSource};
+use helpcenter::auth::keys::{generate_es256, Signer};
 use helpcenter::auth::{JwtKeys, DEV_SECRET};
 use helpcenter::config::{
     AblationArgs, BaselineArg, BeirArgs, CheckArgs, CheckFormat, Cli, Command, DbArgs, EvalCommand,
-    JwtArgs, KbArgs, KnownItemsArgs, QueryFormArg, ServeArgs, TokenArgs, UsersCommand,
+    JwtArgs, KbArgs, KeysCommand, KnownItemsArgs, QueryFormArg, ServeArgs, TokenArgs, UsersCommand,
 };
 use helpcenter::db::{Database, DbConfig, RoleChange};
 use helpcenter::eval::{self, Overrides, QueryForm, Variant};
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Check(args) => return check(args),
         Command::Token(args) => token(args),
         Command::Users(UsersCommand::SetRole { who, role, db }) => set_role(&who, role, db),
+        Command::Keys(KeysCommand::Generate { out, kid }) => keys_generate(&out, kid),
         Command::Eval(EvalCommand::Beir(args)) => eval_beir(args),
         Command::Eval(EvalCommand::KnownItems(args)) => eval_known_items(args),
         Command::Openapi => {
@@ -65,7 +68,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let db = Database::new(&db_config(&args.db))
             .map_err(|e| anyhow::anyhow!("invalid database URL: {e}"))?;
         db.start();
-        let jwt = Arc::new(jwt_keys(&args.jwt));
+        let jwt = Arc::new(jwt_keys(&args.jwt)?);
+        if let Some(jwks) = jwt.jwks() {
+            jwks.start();
+        }
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
@@ -154,8 +160,39 @@ fn db_config(args: &DbArgs) -> DbConfig {
     }
 }
 
-fn jwt_keys(args: &JwtArgs) -> JwtKeys {
-    match args.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+/// How tokens are verified, from the options: a key set (URL, Supabase project or
+/// file) with the legacy secret when given, or the secret alone (the development secret
+/// when nothing is configured).
+fn jwt_keys(args: &JwtArgs) -> anyhow::Result<JwtKeys> {
+    let secret = args.jwt_secret.as_deref().filter(|s| !s.is_empty());
+    let supabase = args
+        .supabase_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty());
+    let source = match (&args.jwks_url, &args.jwks_file, &supabase) {
+        (Some(url), _, _) => Some(JwksSource::Url(url.clone())),
+        (None, Some(file), _) => Some(JwksSource::File(file.clone())),
+        (None, None, Some(project)) => Some(JwksSource::Url(format!(
+            "{project}/auth/v1/.well-known/jwks.json"
+        ))),
+        (None, None, None) => None,
+    };
+    let issuer = args
+        .jwt_issuer
+        .clone()
+        .or_else(|| supabase.as_ref().map(|p| format!("{p}/auth/v1")));
+    if let Some(source) = source {
+        if let JwksSource::Url(url) = &source {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                anyhow::bail!("the JWKS URL must be http(s)://..., got {url:?}");
+            }
+        }
+        tracing::info!(%source, issuer = ?issuer, hs256 = secret.is_some(), "tokens are verified with the issuer's key set");
+        let cache = JwksCache::new(source, Duration::from_secs(args.jwks_ttl));
+        return Ok(JwtKeys::with_jwks(cache, secret.map(str::as_bytes), issuer));
+    }
+    let keys = match secret {
         Some(secret) => JwtKeys::new(secret.as_bytes()),
         None => {
             tracing::warn!(
@@ -163,11 +200,77 @@ fn jwt_keys(args: &JwtArgs) -> JwtKeys {
             );
             JwtKeys::new(DEV_SECRET.as_bytes())
         }
+    };
+    Ok(keys)
+}
+
+fn keys_generate(out: &std::path::Path, kid: Option<String>) -> anyhow::Result<()> {
+    let kid = kid.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+    if kid.is_empty()
+        || !kid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        anyhow::bail!("--kid must be letters, digits, '-' or '_', got {kid:?}");
     }
+    let (pem, jwk) = generate_es256(&kid).map_err(|e| anyhow::anyhow!(e))?;
+    std::fs::create_dir_all(out)?;
+    let jwks_path = out.join("jwks.json");
+    let mut jwks: serde_json::Value = match std::fs::read(&jwks_path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{} is not a key set: {e}", jwks_path.display()))?,
+        Err(_) => serde_json::json!({ "keys": [] }),
+    };
+    let keys = jwks["keys"]
+        .as_array_mut()
+        .ok_or_else(|| anyhow::anyhow!("{} has no \"keys\" list", jwks_path.display()))?;
+    if keys.iter().any(|k| k["kid"] == kid.as_str()) {
+        anyhow::bail!("{} already has a key {kid:?}", jwks_path.display());
+    }
+    keys.push(jwk);
+    let key_path = out.join(format!("{kid}.pem"));
+    write_private(&key_path, pem.as_bytes())?;
+    // Replaced by rename, so a server reading it never sees half a file.
+    let tmp = out.join(".jwks.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&jwks)?)?;
+    std::fs::rename(&tmp, &jwks_path)?;
+    println!("{}", key_path.display());
+    eprintln!(
+        "key {kid} (ES256): private key {}, public key added to {}",
+        key_path.display(),
+        jwks_path.display()
+    );
+    Ok(())
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
-    let keys = jwt_keys(&args.jwt);
+    let keys = jwt_keys(&args.jwt)?;
+    let keys = match &args.key {
+        None => keys,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let kid = args
+                .kid
+                .clone()
+                .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
+            keys.signing_with(Signer::from_pem(&pem, kid).map_err(|e| anyhow::anyhow!(e))?)
+        }
+    };
     let token = keys.mint(args.sub, args.email.as_deref(), args.ttl);
     match args.url {
         None => println!("{token}"),

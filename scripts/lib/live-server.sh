@@ -2,8 +2,10 @@
 # `start_live_server NAME` builds the debug binary and starts `helpcenter serve` on a
 # copy of the bundled articles, its own fresh database (helpcenter_NAME_PID, dropped on
 # exit), a fresh index and a free port, then waits for /readyz. It sets `bin`, `base`,
-# `work` (a scratch folder removed on exit) and exports DATABASE_URL and JWT_SECRET, so
-# `$bin token ...` mints tokens the server accepts. Expects `log` to be defined.
+# `work` (a scratch folder removed on exit) and exports DATABASE_URL and, for the
+# asymmetric path Supabase uses, a fresh ES256 key: JWT_JWKS_FILE (the server verifies
+# with it, HS256 refused) and HELPCENTER_TOKEN_KEY (so `$bin token ...` mints ES256
+# tokens the server accepts). Expects `log` to be defined.
 
 start_live_server() {
   local name="$1"
@@ -14,7 +16,10 @@ start_live_server() {
   work="$(mktemp -d)"
   live_database="helpcenter_${name}_$$"
   export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$live_database"
-  export JWT_SECRET="$name-secret-$$-$RANDOM$RANDOM"
+  unset JWT_SECRET
+  "$bin" keys generate --out "$work/keys" --kid "$name-key" >/dev/null 2>&1
+  export JWT_JWKS_FILE="$work/keys/jwks.json"
+  export HELPCENTER_TOKEN_KEY="$work/keys/$name-key.pem"
   local port
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   base="http://127.0.0.1:$port"

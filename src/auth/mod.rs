@@ -1,13 +1,21 @@
-//! Authentication: Supabase-style JWTs (HS256 with a shared secret) verified into
-//! [`Claims`] or refused with an [`AuthError`]. Pure: tokens in, claims out; no HTTP
-//! (the extractors that call it live in `http::auth`).
+//! Authentication: Supabase-style JWTs verified into [`Claims`] or refused with an
+//! [`AuthError`], by the issuer's asymmetric keys (`jwks.rs`: ES256, RS256, EdDSA from
+//! a JWKS URL or file, cached) and/or the legacy shared HS256 secret. Pure: tokens in,
+//! claims out; no HTTP server (the extractors that call it live in `http::auth`).
 //!
-//! The algorithm is pinned to HS256: a token whose header names another algorithm
-//! (including `none`) is refused before its signature is looked at.
+//! The algorithm is the key's: HS256 for the shared secret, the JWK's own for a public
+//! key. A token whose header names another (including `none`) is refused.
 
+pub mod jwks;
+pub mod keys;
+
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+
+use self::jwks::JwksCache;
+use self::keys::{KeyLookup, KeySet, Signer};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -104,13 +112,23 @@ pub enum AuthError {
     /// Signature, algorithm, audience, timing or claims are wrong.
     #[error("invalid token: {0}")]
     Invalid(String),
+    /// The keys to verify with are not at hand (the issuer's key set was never fetched,
+    /// or too long ago): the token may well be good; 503, not 401.
+    #[error("cannot verify tokens now: {0}")]
+    Unavailable(String),
 }
 
-/// Signing and verification keys with the pinned validation rules.
+/// How tokens are verified (and, for tools and tests, signed): the legacy shared HS256
+/// secret, an issuer's JWKS, or both during a migration.
+///
+/// A token's header decides only which path is tried: `HS*` goes to the shared secret
+/// (refused when none is configured), anything else to the key its `kid` names in the
+/// JWKS, verified with that key's own algorithm (refused if the header names another).
 pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    hs256: Option<DecodingKey>,
+    jwks: Option<Arc<JwksCache>>,
+    issuer: Option<String>,
+    signer: Option<Signer>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -119,48 +137,130 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
+/// The validation rules every token passes: audience, `exp`/`sub`/`aud` required,
+/// `exp` and `nbf` with the leeway, the issuer when one is configured.
+fn validation(alg: Algorithm, issuer: Option<&str>) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS;
+    if let Some(iss) = issuer {
+        validation.set_issuer(&[iss]);
+    }
+    validation
+}
+
 impl JwtKeys {
-    /// Keys for the shared HS256 `secret`.
+    /// The shared HS256 `secret` alone (signs and verifies).
     pub fn new(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
         JwtKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            hs256: Some(DecodingKey::from_secret(secret)),
+            jwks: None,
+            issuer: None,
+            signer: Some(Signer::hs256(secret)),
         }
     }
 
-    /// Verifies `token` and returns its claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                ErrorKind::ImmatureSignature => AuthError::Invalid("not valid yet".into()),
-                ErrorKind::InvalidAudience => AuthError::Invalid("wrong audience".into()),
-                ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    AuthError::Invalid("algorithm must be HS256".into())
-                }
-                ErrorKind::MissingRequiredClaim(c) => {
-                    AuthError::Invalid(format!("missing claim `{c}`"))
-                }
-                ErrorKind::Json(_) => AuthError::Invalid("malformed claims".into()),
-                _ => AuthError::Invalid("malformed token".into()),
-            })?;
-        let claims = data.claims;
-        if claims.role != USER_ROLE {
-            return Err(AuthError::Invalid(format!(
-                "role must be `{USER_ROLE}`, got `{}`",
-                claims.role
-            )));
+    /// Verification by an issuer's key set, with the legacy secret too when given
+    /// (without it, HS256 tokens are refused); `iss` must be `issuer` when given.
+    pub fn with_jwks(jwks: Arc<JwksCache>, secret: Option<&[u8]>, issuer: Option<String>) -> Self {
+        JwtKeys {
+            hs256: secret.map(DecodingKey::from_secret),
+            jwks: Some(jwks),
+            issuer,
+            signer: secret.map(Signer::hs256),
         }
-        Ok(claims)
+    }
+
+    /// Signs minted tokens with `signer` instead (an asymmetric key: tools and tests).
+    pub fn signing_with(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The key set, when tokens are verified by one.
+    pub fn jwks(&self) -> Option<&Arc<JwksCache>> {
+        self.jwks.as_ref()
+    }
+
+    /// Whether HS256 tokens (the shared secret) are accepted.
+    pub fn accepts_hs256(&self) -> bool {
+        self.hs256.is_some()
+    }
+
+    /// The `iss` tokens must carry, if checked.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// Verifies `token` with the keys at hand, without fetching the key set (an unknown
+    /// `kid` is refused).
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::Invalid("malformed token".into()))?;
+        if is_hmac(header.alg) {
+            return self.verify_hs256(token);
+        }
+        let jwks = self
+            .jwks
+            .as_ref()
+            .ok_or_else(|| AuthError::Invalid("algorithm must be HS256".into()))?;
+        let keys = jwks.current().ok_or_else(unavailable)?;
+        self.verify_with(&keys, header.kid.as_deref(), token)
+    }
+
+    /// Verifies `token`, fetching the key set again first when its `kid` is new (at
+    /// most once every 30 s). What request extractors call.
+    pub async fn verify_fetching(&self, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::Invalid("malformed token".into()))?;
+        if is_hmac(header.alg) {
+            return self.verify_hs256(token);
+        }
+        let jwks = self
+            .jwks
+            .as_ref()
+            .ok_or_else(|| AuthError::Invalid("algorithm must be HS256".into()))?;
+        let keys = jwks
+            .keys_for(header.kid.as_deref())
+            .await
+            .ok_or_else(unavailable)?;
+        self.verify_with(&keys, header.kid.as_deref(), token)
+    }
+
+    fn verify_hs256(&self, token: &str) -> Result<Claims, AuthError> {
+        let key = self.hs256.as_ref().ok_or_else(|| {
+            AuthError::Invalid(
+                "HS256 tokens are not accepted: tokens are verified with the issuer's public keys"
+                    .into(),
+            )
+        })?;
+        decode(
+            token,
+            key,
+            &validation(Algorithm::HS256, self.issuer.as_deref()),
+        )
+    }
+
+    fn verify_with(
+        &self,
+        keys: &KeySet,
+        kid: Option<&str>,
+        token: &str,
+    ) -> Result<Claims, AuthError> {
+        let key = keys.find(kid).map_err(|e| {
+            AuthError::Invalid(match e {
+                KeyLookup::UnknownKid => "the token's key (kid) is not in the key set".into(),
+                KeyLookup::NoKid => "the token names no key (kid) and there are several".into(),
+            })
+        })?;
+        decode(
+            token,
+            &key.key,
+            &validation(key.alg, self.issuer.as_deref()),
+        )
     }
 
     /// Mints a user token for `sub` valid for `ttl_secs`.
@@ -173,17 +273,67 @@ impl JwtKeys {
             exp: now + ttl_secs,
             iat: Some(now),
             email: email.map(str::to_string),
-            extra: serde_json::Map::new(),
+            extra: self
+                .issuer
+                .as_ref()
+                .map(|iss| {
+                    let mut m = serde_json::Map::new();
+                    m.insert("iss".into(), iss.clone().into());
+                    m
+                })
+                .unwrap_or_default(),
         };
         self.sign(&claims)
     }
 
-    /// Signs arbitrary claims with HS256 (tests and tools).
+    /// Signs arbitrary claims with the signer (tests and tools); empty without one.
     pub fn sign<T: Serialize>(&self, claims: &T) -> String {
-        // HMAC signing of serializable claims does not fail.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .unwrap_or_default()
+        let Some(signer) = &self.signer else {
+            return String::new();
+        };
+        let mut header = Header::new(signer.alg);
+        header.kid = signer.kid.clone();
+        jsonwebtoken::encode(&header, claims, &signer.key).unwrap_or_default()
     }
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+fn unavailable() -> AuthError {
+    AuthError::Unavailable("the token issuer's keys have not been fetched yet".into())
+}
+
+fn decode(token: &str, key: &DecodingKey, validation: &Validation) -> Result<Claims, AuthError> {
+    use jsonwebtoken::errors::ErrorKind;
+    let data =
+        jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            ErrorKind::ImmatureSignature => AuthError::Invalid("not valid yet".into()),
+            ErrorKind::InvalidAudience => AuthError::Invalid("wrong audience".into()),
+            ErrorKind::InvalidIssuer => AuthError::Invalid("wrong issuer".into()),
+            ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                AuthError::Invalid(format!(
+                    "algorithm must be {:?} for this key",
+                    validation.algorithms[0]
+                ))
+            }
+            ErrorKind::MissingRequiredClaim(c) => {
+                AuthError::Invalid(format!("missing claim `{c}`"))
+            }
+            ErrorKind::Json(_) => AuthError::Invalid("malformed claims".into()),
+            _ => AuthError::Invalid("malformed token".into()),
+        })?;
+    let claims = data.claims;
+    if claims.role != USER_ROLE {
+        return Err(AuthError::Invalid(format!(
+            "role must be `{USER_ROLE}`, got `{}`",
+            claims.role
+        )));
+    }
+    Ok(claims)
 }
 
 /// Seconds since the Unix epoch.

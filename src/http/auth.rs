@@ -16,20 +16,22 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(AuthUser(claims_from_headers(&parts.headers, &state.jwt)?))
+        Ok(AuthUser(
+            claims_from_headers(&parts.headers, &state.jwt).await?,
+        ))
     }
 }
 
 /// Verifies the `Authorization: Bearer` token of a request: the one way a request is
 /// authenticated ([`AuthUser`] and [`MaybeAuthUser`] call it).
-pub fn claims_from_headers(
+pub async fn claims_from_headers(
     headers: &axum::http::HeaderMap,
     jwt: &JwtKeys,
 ) -> Result<Claims, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    Ok(jwt.verify(bearer_token(header)?)?)
+    Ok(jwt.verify_fetching(bearer_token(header)?).await?)
 }
 
 /// The caller's claims when a bearer token is sent, `None` when none is: for endpoints
@@ -50,4 +52,49 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
         let AuthUser(claims) = AuthUser::from_request_parts(parts, state).await?;
         Ok(MaybeAuthUser(Some(claims)))
     }
+}
+
+/// The raw bearer token of a request that [`AuthUser`] verified: event streams keep it
+/// to check it again while they last (a key revoked from the set ends them).
+pub struct BearerToken(pub String);
+
+impl FromRequestParts<AppState> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        Ok(BearerToken(bearer_token(header)?.to_string()))
+    }
+}
+
+/// What `GET /api/v1/auth/status` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AuthStatus {
+    /// Whether HS256 tokens signed with the shared secret are accepted.
+    pub hs256: bool,
+    /// The `iss` every token must carry, if checked.
+    pub issuer: Option<String>,
+    /// The issuer's key set, when tokens are verified by one.
+    pub jwks: Option<crate::auth::jwks::JwksStatus>,
+}
+
+/// How tokens are verified
+///
+/// Which keys verify user tokens now: the shared HS256 secret (on or off), the issuer,
+/// and the JWKS with its keys, when it was fetched and the last fetch error.
+#[utoipa::path(
+    get, path = "/api/v1/auth/status", tag = "service",
+    responses((status = 200, description = "The verification keys' state.", body = AuthStatus)),
+)]
+pub async fn status(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<AuthStatus> {
+    axum::Json(AuthStatus {
+        hs256: state.jwt.accepts_hs256(),
+        issuer: state.jwt.issuer().map(str::to_string),
+        jwks: state.jwt.jwks().map(|j| j.status()),
+    })
 }

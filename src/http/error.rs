@@ -295,7 +295,10 @@ impl ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        ApiError::Unauthorized(e.to_string())
+        match e {
+            AuthError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Unauthorized(other.to_string()),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
-use super::auth::AuthUser;
+use super::auth::{AuthUser, BearerToken};
 use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::tickets::TicketPath;
@@ -35,6 +35,11 @@ const POLL_ANYWAY: Duration = Duration::from_secs(5);
 struct Subscriber {
     db: Arc<Database>,
     claims: Claims,
+    /// The stream's token and the keys that verified it: checked again at every read
+    /// of the log, so a token whose key was revoked from the key set ends the stream
+    /// within the set's TTL plus [`POLL_ANYWAY`].
+    token: String,
+    jwt: Arc<crate::auth::JwtKeys>,
     /// Whether the user is an agent or admin, as the newest read of the log found
     /// (every read runs the set-up, which looks the profile up): a role change reaches
     /// an open stream within [`POLL_ANYWAY`].
@@ -72,9 +77,14 @@ enum Woken {
 /// The last event of a stream whose token expired: the client signs in again and
 /// reconnects with `Last-Event-ID`.
 fn token_expired_event() -> Event {
+    end_event("token_expired")
+}
+
+/// The last event of a stream: `end` with why.
+fn end_event(reason: &str) -> Event {
     Event::default()
         .event("end")
-        .data(r#"{"reason":"token_expired"}"#)
+        .data(format!(r#"{{"reason":"{reason}"}}"#))
 }
 
 impl Subscriber {
@@ -100,6 +110,17 @@ impl Subscriber {
                 );
             }
             if self.log_unread || tokio::time::Instant::now() >= self.next_look {
+                match self.jwt.verify(&self.token) {
+                    Ok(_) | Err(crate::auth::AuthError::Unavailable(_)) => {}
+                    Err(crate::auth::AuthError::Expired) => {
+                        self.ended = true;
+                        return Some(token_expired_event());
+                    }
+                    Err(_) => {
+                        self.ended = true;
+                        return Some(end_event("token_revoked"));
+                    }
+                }
                 let after = self.last;
                 let page = self
                     .db
@@ -212,7 +233,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 /// the caller's tickets; for agents and admins also internal notes and new tickets, and
 /// other agents viewing a ticket. Stored events have an `id` and the JSON of a
 /// `TicketEvent` as data; `typing`, `viewing` and `left` events have no id. With
-/// `Last-Event-ID`, what was missed since comes first.
+/// `Last-Event-ID`, what was missed since comes first. The stream ends with an `end`
+/// event (`{"reason": "token_expired"}` or `"token_revoked"`) when its token stops
+/// being accepted.
 #[utoipa::path(
     get, path = "/api/v1/events", tag = "tickets",
     params(
@@ -229,6 +252,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 pub async fn events(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
+    BearerToken(token): BearerToken,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resume = last_event_id(&headers)?;
@@ -251,6 +275,8 @@ pub async fn events(
         db,
         expires: tokio::time::Instant::now() + Duration::from_secs(lifetime),
         ended: false,
+        token,
+        jwt: state.jwt.clone(),
         log_unread: true,
         next_look: tokio::time::Instant::now() + POLL_ANYWAY,
         claims,

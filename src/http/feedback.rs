@@ -192,7 +192,7 @@ pub async fn totals(
     path: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let claims = claims_from_headers(headers, &state.jwt)?;
+    let claims = claims_from_headers(headers, &state.jwt).await?;
     let slug = article_of(state, path)?;
     let db = super::tickets::db(state)?;
     let slug_text = slug.as_str().to_string();

@@ -91,6 +91,7 @@ route_table! {
     "/api/v1/articles/{*slug}" => { get: feedback::article_or_totals, post: feedback::vote },
     "/api/v1/categories" => { get: kb::categories },
     "/api/v1/index/status" => { get: kb::index_status },
+    "/api/v1/auth/status" => { get: auth::status },
     "/api/v1/suggestions" => { get: kb::suggestions },
     "/api/v1/events" => { get: events::events },
     "/api/v1/tickets" => { get: tickets::list, post: tickets::create },

@@ -22,7 +22,8 @@ use crate::tickets::events::TicketEvent;
         title = "helpcenter API",
         description = "Knowledge-base search and articles, and the customer ticket portal. \
             Errors are RFC 9457 `application/problem+json` (`Problem`). Ticket endpoints \
-            take a Supabase-compatible JWT as a bearer token (HS256; `sub`, `role`, \
+            take a Supabase-compatible JWT as a bearer token (ES256, RS256 or EdDSA from \
+            the issuer's JWKS, or the legacy HS256 secret; `sub`, `role`, \
             `aud` = `authenticated`, `exp`)."
     ),
     paths(
@@ -30,6 +31,7 @@ use crate::tickets::events::TicketEvent;
         kb::article,
         kb::categories,
         kb::index_status,
+        super::auth::status,
         kb::suggestions,
         feedback::vote,
         feedback::totals,

@@ -2,8 +2,8 @@
 // against a running server. Run by scripts/browser-tests.sh, which starts the server
 // on a fresh database and passes, as environment variables:
 //   BASE_URL         the server, e.g. http://127.0.0.1:18111
-//   HELPCENTER_BIN   the helpcenter binary, to mint customer tokens (`token --sub --email`);
-//                    JWT_SECRET must be the server's
+//   HELPCENTER_BIN   the helpcenter binary, to mint customer tokens (`token --sub --email`)
+//                    with HELPCENTER_TOKEN_KEY, the ES256 key whose JWKS the server reads
 //   SCREENSHOTS_DIR  where the screenshots go (default: a new temporary folder)
 //   PLAYWRIGHT_CORE  the playwright-core package folder (default: resolved from here)
 //   CHROMIUM         the browser (default /usr/bin/chromium)
@@ -268,6 +268,9 @@ async function storyPortal() {
   check(linkA.startsWith(`${BASE}/portal#access_token=`), `token --url should print a portal link, got ${redact(linkA)}`);
   const tokenA = new URLSearchParams(linkA.split('#')[1]).get('access_token');
   shared.tokenA = tokenA;
+  // The portal signs in on the asymmetric path Supabase uses: an ES256 token with a kid.
+  const header = JSON.parse(Buffer.from(tokenA.split('.')[0], 'base64url').toString());
+  check(header.alg === 'ES256' && typeof header.kid === 'string', `the sign-in token should be ES256 with a kid, got ${JSON.stringify(header)}`);
   const subject = 'Where can I download my invoice';
   const body = 'I need the PDF of last month\'s invoice for my accountant.\nThe order number is 1042.';
   const reply = 'Thanks! I also need the one from March.';

@@ -9,6 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use helpcenter::auth::jwks::{JwksCache, JwksSource};
+use helpcenter::auth::keys::{generate_es256, Signer};
 use helpcenter::auth::{JwtKeys, Role};
 use helpcenter::db::{Database, DbConfig};
 use helpcenter::http::AppState;
@@ -80,8 +82,17 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Limits::default(), ServeOptions::default()).await
 }
 
+/// [`spawn_app`] verifying tokens with `jwt` (the test's own keys and key set).
+pub async fn spawn_app_with_keys(jwt: JwtKeys) -> TestApp {
+    spawn_app_full(Limits::default(), ServeOptions::default(), Some(jwt)).await
+}
+
 /// [`spawn_app`] with the given rate limits and HTTP server options.
 pub async fn spawn_app_with(limits: Limits, options: ServeOptions) -> TestApp {
+    spawn_app_full(limits, options, None).await
+}
+
+async fn spawn_app_full(limits: Limits, options: ServeOptions, jwt: Option<JwtKeys>) -> TestApp {
     let db_name = format!("hc_test_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&format!("{}/postgres", pg_base()))
         .await
@@ -103,7 +114,7 @@ pub async fn spawn_app_with(limits: Limits, options: ServeOptions) -> TestApp {
         async move { db.is_ready() }
     })
     .await;
-    spawn_service_with(Some(db), database_url, db_name, limits, options).await
+    spawn_service_with(Some(db), database_url, db_name, limits, options, jwt).await
 }
 
 /// Starts the service with the given database handle (maybe unreachable).
@@ -118,6 +129,7 @@ pub async fn spawn_service(
         db_name,
         Limits::default(),
         ServeOptions::default(),
+        None,
     )
     .await
 }
@@ -129,6 +141,7 @@ pub async fn spawn_service_with(
     db_name: String,
     limits: Limits,
     options: ServeOptions,
+    jwt: Option<JwtKeys>,
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let articles = dir.path().join("articles");
@@ -140,7 +153,7 @@ pub async fn spawn_service_with(
     .expect("article");
     let kb = Arc::new(KnowledgeBase::new(&articles, dir.path().join("index")));
     server::start_indexing(kb.clone());
-    let jwt = Arc::new(JwtKeys::new(SECRET));
+    let jwt = Arc::new(jwt.unwrap_or_else(|| asymmetric_keys(dir.path())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -174,6 +187,30 @@ pub async fn spawn_service_with(
         shutdown: Some(tx),
         _dir: dir,
     }
+}
+
+/// The test process's ES256 key (`kid` [`TEST_KID`]): every service of the process
+/// verifies with it, so a replica accepts the tokens its primary's `jwt` mints.
+fn test_key() -> &'static (String, Value) {
+    static KEY: std::sync::OnceLock<(String, Value)> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| generate_es256(TEST_KID).expect("an ES256 key pair"))
+}
+
+/// The `kid` of the test services' ES256 key.
+pub const TEST_KID: &str = "test-es256";
+
+/// The stories run on the asymmetric path Supabase uses: the service verifies with a
+/// JWKS file holding the test key and `jwt` mints ES256 tokens; the shared [`SECRET`]
+/// is accepted too (HS256), as during a migration, for the stories about it.
+fn asymmetric_keys(dir: &std::path::Path) -> JwtKeys {
+    let (pem, jwk) = test_key();
+    let path = dir.join("jwks.json");
+    std::fs::write(&path, json!({ "keys": [jwk] }).to_string()).expect("jwks.json");
+    let cache = JwksCache::new(JwksSource::File(path), Duration::from_secs(600));
+    cache.start();
+    JwtKeys::with_jwks(cache, Some(SECRET), None).signing_with(
+        Signer::from_pem(pem.as_bytes(), Some(TEST_KID.into())).expect("the test key signs"),
+    )
 }
 
 /// Polls `check` until it holds, failing the test after `limit`.
