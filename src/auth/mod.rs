@@ -198,36 +198,43 @@ impl JwtKeys {
     /// Verifies `token` with the keys at hand, without fetching the key set (an unknown
     /// `kid` is refused).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| AuthError::Invalid("malformed token".into()))?;
-        if is_hmac(header.alg) {
-            return self.verify_hs256(token);
+        match self.route(token)? {
+            Route::SharedSecret => self.verify_hs256(token),
+            Route::KeySet(jwks, kid) => {
+                let keys = jwks.current().ok_or_else(unavailable)?;
+                self.verify_with(&keys, kid.as_deref(), token)
+            }
         }
-        let jwks = self
-            .jwks
-            .as_ref()
-            .ok_or_else(|| AuthError::Invalid("algorithm must be HS256".into()))?;
-        let keys = jwks.current().ok_or_else(unavailable)?;
-        self.verify_with(&keys, header.kid.as_deref(), token)
     }
 
     /// Verifies `token`, fetching the key set again first when its `kid` is new (at
     /// most once every 30 s). What request extractors call.
     pub async fn verify_fetching(&self, token: &str) -> Result<Claims, AuthError> {
+        match self.route(token)? {
+            Route::SharedSecret => self.verify_hs256(token),
+            Route::KeySet(jwks, kid) => {
+                let keys = jwks
+                    .keys_for(kid.as_deref())
+                    .await
+                    .ok_or_else(unavailable)?;
+                self.verify_with(&keys, kid.as_deref(), token)
+            }
+        }
+    }
+
+    /// Which keys a token goes to, by its header: the shared secret for `HS*`, the key
+    /// set (and the `kid`) for anything else.
+    fn route(&self, token: &str) -> Result<Route<'_>, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::Invalid("malformed token".into()))?;
         if is_hmac(header.alg) {
-            return self.verify_hs256(token);
+            return Ok(Route::SharedSecret);
         }
         let jwks = self
             .jwks
             .as_ref()
             .ok_or_else(|| AuthError::Invalid("algorithm must be HS256".into()))?;
-        let keys = jwks
-            .keys_for(header.kid.as_deref())
-            .await
-            .ok_or_else(unavailable)?;
-        self.verify_with(&keys, header.kid.as_deref(), token)
+        Ok(Route::KeySet(jwks, header.kid))
     }
 
     fn verify_hs256(&self, token: &str) -> Result<Claims, AuthError> {
@@ -295,6 +302,12 @@ impl JwtKeys {
         header.kid = signer.kid.clone();
         jsonwebtoken::encode(&header, claims, &signer.key).unwrap_or_default()
     }
+}
+
+/// Where a token is verified (see [`JwtKeys::route`]).
+enum Route<'a> {
+    SharedSecret,
+    KeySet(&'a Arc<JwksCache>, Option<String>),
 }
 
 fn is_hmac(alg: Algorithm) -> bool {
