@@ -1,0 +1,232 @@
+//! Ranked, typo-tolerant search over an [`OpenIndex`].
+//!
+//! Matching rules (what matches) and ranking rules (in which order) are separate
+//! [`SearchSettings`]:
+//!
+//! * Matching. Each query word matches its English stem exactly; words of
+//!   `typo.one_typo_from` to `typo.two_typos_from - 1` letters also match words one
+//!   edit away, longer words two edits; shorter words, numbers and protected words never
+//!   match a typo. The last word also matches as a prefix while the person is still typing.
+//!   Up to `tiered_max_words` significant words must all match; if fewer than
+//!   `min_full_matches` documents match them all, any word may match. Longer queries
+//!   (a pasted ticket) match any word.
+//! * Ranking. For short queries: first the number of words matched exactly, then the
+//!   number matched with a typo, then BM25 with field boosts (title above headings above
+//!   tags and summary above body). So in a tiered query an exact match always outranks
+//!   a typo match.
+//!   Longer queries, and short ones whose words all meet in fewer than
+//!   `min_full_matches` documents, rank by BM25F alone (each word's field frequencies
+//!   weighted by the same boosts and saturated once), with typo variants down-weighted.
+//!
+//! One file per stage, in the order a query flows through them: `settings.rs` (the
+//! request and the rules), `words.rs` (expansion), `clauses.rs` (the query and its
+//! scores), this file (collection: [`search`]), `hits.rs` (cards, sections, snippets);
+//! `browse.rs` serves the pages that list articles without a query.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
+
+use tantivy_fst::Automaton;
+
+use super::facets::FacetCollector;
+pub use super::facets::{FacetCount, Facets};
+use super::index::{
+    decode_card, en_analyzer, raw_analyzer, CardView, Fields, OpenIndex, SectionView,
+};
+use super::query::{parse_query, ParsedQuery};
+use super::scoring::{AddScoreQuery, Bm25fQuery, SafeSeekQuery};
+use super::search_config::Synonyms;
+use super::types::{Category, Tag};
+
+mod browse;
+mod clauses;
+mod hits;
+mod settings;
+mod words;
+
+pub use self::browse::*;
+use self::clauses::*;
+pub use self::hits::*;
+pub use self::settings::*;
+pub use self::words::*;
+
+/// Runs a search.
+pub fn search(
+    idx: &OpenIndex,
+    settings: &Arc<SearchSettings>,
+    analyzers: &Analyzers,
+    req: &SearchRequest,
+) -> Result<SearchResults, SearchError> {
+    let started = Instant::now();
+    let searcher = &idx.searcher;
+    let f = &idx.fields;
+    let parsed = parse_query(&req.q);
+    let filters = filter_clauses(f, req);
+    let exclusions = exclusion_clauses(f, settings, analyzers, &parsed);
+    let limit = req.limit.max(1);
+    let facet_collector = || FacetCollector {
+        table: idx.facets.clone(),
+        max_values: MAX_FACET_VALUES,
+    };
+
+    let (total, docs, facets, matched) = if parsed.is_empty() {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+        clauses.extend(filters);
+        clauses.extend(exclusions);
+        let query = BooleanQuery::new(clauses);
+        let top = TopDocs::with_limit(limit)
+            .and_offset(req.offset)
+            .order_by_string_fast_field("title_sort", Order::Asc);
+        let (docs, total, facets) = searcher.search(&query, &(top, Count, facet_collector()))?;
+        let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
+        (total as u64, docs, facets, MatchedTerms::default())
+    } else {
+        let words = analyze_words(idx, settings, analyzers, &parsed);
+        let significant = words.iter().filter(|w| !w.stop).count();
+        let tiered = significant <= settings.tiered_max_words;
+        let phrases = phrase_clauses(f, settings, analyzers, &parsed);
+        let mut matched = MatchedTerms::default();
+        for w in &words {
+            for (s, _) in &w.exact {
+                matched.insert(s.clone());
+            }
+            for s in &w.typos {
+                matched.insert(s.clone());
+            }
+        }
+        for p in &parsed.phrases {
+            for s in tokens(&analyzers.en, p) {
+                matched.insert(s);
+            }
+        }
+        let raw_words: Vec<String> = words.iter().map(|w| w.raw.clone()).collect();
+        let synonyms: Vec<(SynonymSpan, Vec<Vec<String>>)> = settings
+            .synonyms
+            .find(&raw_words)
+            .into_iter()
+            .map(|m| {
+                let alternatives: Vec<Vec<String>> = m
+                    .alternatives
+                    .iter()
+                    .map(|a| tokens(&analyzers.en, a))
+                    .filter(|stems| !stems.is_empty())
+                    .collect();
+                (m.start..m.start + m.len, alternatives)
+            })
+            .collect();
+        for stems in synonyms.iter().flat_map(|(_, alts)| alts) {
+            for s in stems {
+                matched.insert(s.clone());
+            }
+        }
+        let run = |all_required: bool, tiered: bool| -> Result<_, SearchError> {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let only_stop_words = significant == 0;
+            let clause_of = |w: &WordTerms| -> Clause {
+                let required = all_required && (!w.stop || only_stop_words);
+                let occur = if required { Occur::Must } else { Occur::Should };
+                (
+                    occur,
+                    word_query(f, settings, w, tiered && (!w.stop || only_stop_words)),
+                )
+            };
+            // Matching any word still means a meaningful one: an article that shares
+            // only "to" and "for" with a ticket is not an answer. The significant words'
+            // clauses go under one required "any of" (the score is the same sum).
+            let any_word = !all_required && !only_stop_words;
+            let mut any_of: Vec<Clause> = Vec::new();
+            let mut add = |clause: Clause, significant: bool| {
+                if any_word && significant {
+                    any_of.push((Occur::Should, clause.1));
+                } else {
+                    clauses.push(clause);
+                }
+            };
+            for (i, w) in words.iter().enumerate() {
+                if !synonyms.iter().any(|(span, _)| span.contains(&i)) {
+                    add(clause_of(w), !w.stop);
+                }
+            }
+            for (span, alternatives) in &synonyms {
+                let group = &words[span.clone()];
+                add(
+                    synonym_clause(
+                        f,
+                        settings,
+                        group,
+                        alternatives,
+                        all_required,
+                        tiered,
+                        &clause_of,
+                    ),
+                    group.iter().any(|w| !w.stop),
+                );
+            }
+            if !any_of.is_empty() {
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_of))));
+            }
+            for p in &phrases {
+                clauses.push((Occur::Must, p.box_clone()));
+            }
+            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            clauses.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
+            let query = BooleanQuery::new(clauses);
+            let top = TopDocs::with_limit(limit)
+                .and_offset(req.offset)
+                .order_by_score();
+            Ok(searcher.search(&query, &(top, Count, facet_collector()))?)
+        };
+        let all_required = tiered && !words.is_empty();
+        let (mut docs, mut total, mut facets) = run(all_required, tiered)?;
+        if total < settings.min_full_matches && all_required && significant > 1 {
+            // The words rarely meet, so how many of them an article has says little:
+            // three common words outnumber one rare one. Rank as a long query does,
+            // by BM25F, where each word counts by its rarity.
+            (docs, total, facets) = run(false, false)?;
+        }
+        (total as u64, docs, facets, matched)
+    };
+
+    let facets = facet_collector().facets(&facets);
+    let mut hits = Vec::with_capacity(docs.len());
+    // Each hit is built from its card in the blob file, found by two fast fields: no
+    // doc-store block to decompress.
+    let mut cards: Vec<Option<(Column<u64>, Column<u64>)>> = Vec::new();
+    for (score, addr) in docs.into_iter().take(req.limit) {
+        let segment = addr.segment_ord as usize;
+        if cards.len() <= segment {
+            cards.resize_with(segment + 1, || None);
+        }
+        if cards[segment].is_none() {
+            let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+            cards[segment] = Some((fast.u64("card_offset")?, fast.u64("card_len")?));
+        }
+        let card = cards[segment]
+            .as_ref()
+            .and_then(|(offset, len)| Some((offset.first(addr.doc_id)?, len.first(addr.doc_id)?)))
+            .and_then(|(offset, len)| idx.html.get(offset, len))
+            .and_then(decode_card);
+        if let Some(card) = card {
+            hits.push(hit_from_card(&card, score, &matched, analyzers));
+        }
+    }
+    Ok(SearchResults {
+        query: req.q.clone(),
+        total,
+        hits,
+        facets,
+        took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+    })
+}

@@ -1,0 +1,373 @@
+//! The second stage: query words expanded against the snapshot's dictionary. Each word
+//! is analyzed into its stem, then the vocabulary field gives its prefix completions
+//! (the half-typed last word) and typo variants (a Levenshtein automaton, first letter
+//! kept); [`WordCache`] remembers the expansions per snapshot.
+
+use super::*;
+
+/// One analyzed query word and what stands in for it.
+#[derive(Debug, Clone)]
+pub(super) struct WordTerms {
+    /// The word as typed, lowercased and folded (what synonyms match).
+    pub(super) raw: String,
+    /// Exact stem first, then prefix completions' stems with their weight.
+    pub(super) exact: Vec<(String, f32)>,
+    /// Stems of dictionary words within the typo distance.
+    pub(super) typos: Vec<String>,
+    pub(super) stop: bool,
+}
+
+/// Query words already expanded (stem, prefix completions, typo variants) against one
+/// snapshot's dictionary, under one set of search settings. Expanding a word walks the
+/// dictionary with a Levenshtein automaton, a fifth of a search; help-center traffic
+/// repeats its words (and as-you-type search repeats them keystroke after keystroke).
+/// It lives in the snapshot, so an index update starts a new one, and it is dropped
+/// when the settings change; bounded, emptied when full.
+#[derive(Default)]
+pub struct WordCache {
+    pub(super) inner: std::sync::Mutex<Option<WordCacheInner>>,
+}
+
+pub(super) struct WordCacheInner {
+    /// The settings the entries were made with (held, so the pointer stays unique).
+    pub(super) settings: Arc<SearchSettings>,
+    pub(super) words: HashMap<(String, bool), WordTerms>,
+}
+
+/// Most words a snapshot's cache holds before it starts over.
+pub(super) const WORD_CACHE_MAX: usize = 20_000;
+
+impl WordCache {
+    pub(super) fn get(
+        &self,
+        settings: &Arc<SearchSettings>,
+        key: &(String, bool),
+    ) -> Option<WordTerms> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.as_ref() {
+            Some(c) if Arc::ptr_eq(&c.settings, settings) => c.words.get(key).cloned(),
+            _ => None,
+        }
+    }
+
+    pub(super) fn put(
+        &self,
+        settings: &Arc<SearchSettings>,
+        key: (String, bool),
+        terms: &WordTerms,
+    ) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = match inner.as_ref() {
+            Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.words.len() >= WORD_CACHE_MAX,
+            None => true,
+        };
+        if fresh {
+            *inner = Some(WordCacheInner {
+                settings: settings.clone(),
+                words: HashMap::new(),
+            });
+        }
+        if let Some(c) = inner.as_mut() {
+            c.words.insert(key, terms.clone());
+        }
+    }
+}
+
+/// Analyzers, built once per engine.
+pub struct Analyzers {
+    pub(super) en: TextAnalyzer,
+    pub(super) raw: TextAnalyzer,
+}
+
+impl Default for Analyzers {
+    fn default() -> Self {
+        Analyzers {
+            en: en_analyzer(),
+            raw: raw_analyzer(),
+        }
+    }
+}
+
+impl Clone for Analyzers {
+    fn clone(&self) -> Self {
+        Analyzers::default()
+    }
+}
+
+pub(super) fn tokens(analyzer: &TextAnalyzer, text: &str) -> Vec<String> {
+    let mut a = analyzer.clone();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.text.clone());
+    }
+    out
+}
+
+pub(super) fn stem(analyzer: &TextAnalyzer, raw_word: &str) -> String {
+    tokens(analyzer, raw_word)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| raw_word.to_string())
+}
+
+pub(super) fn typo_distance(settings: &TypoSettings, word: &str) -> u8 {
+    let len = word.chars().count();
+    if !settings.enabled
+        || word.chars().any(|c| c.is_ascii_digit())
+        || settings.protected.contains(word)
+    {
+        0
+    } else if len >= settings.two_typos_from {
+        2
+    } else if len >= settings.one_typo_from {
+        1
+    } else {
+        0
+    }
+}
+
+/// Turns the parsed words into stems, typo variants and prefix completions, reading the
+/// vocabulary field's dictionary of every segment.
+pub(super) fn analyze_words(
+    idx: &OpenIndex,
+    settings: &Arc<SearchSettings>,
+    analyzers: &Analyzers,
+    parsed: &ParsedQuery,
+) -> Vec<WordTerms> {
+    let (searcher, f) = (&idx.searcher, &idx.fields);
+    let mut raws: Vec<(String, bool)> = Vec::new();
+    let n = parsed.words.len();
+    for (i, w) in parsed.words.iter().enumerate() {
+        let toks = tokens(&analyzers.raw, w);
+        let last_word = i + 1 == n && parsed.last_is_prefix;
+        let count = toks.len();
+        for (j, t) in toks.into_iter().enumerate() {
+            let prefix = last_word && j + 1 == count && settings.prefix_last_word;
+            if let Some(existing) = raws.iter_mut().find(|(r, _)| *r == t) {
+                existing.1 |= prefix;
+            } else {
+                raws.push((t, prefix));
+            }
+        }
+    }
+    raws.truncate(crate::kb::query::MAX_WORDS);
+    raws.into_iter()
+        .map(|(raw, prefix)| {
+            let key = (raw, prefix);
+            if let Some(terms) = idx.words.get(settings, &key) {
+                return terms;
+            }
+            let terms = expand_word(searcher, f, settings, analyzers, key.0.clone(), prefix);
+            idx.words.put(settings, key, &terms);
+            terms
+        })
+        .collect()
+}
+
+/// One query word with its stem, its prefix completions (when it is the half-typed
+/// last word) and its typo variants, from the snapshot's dictionary.
+pub(super) fn expand_word(
+    searcher: &Searcher,
+    f: &Fields,
+    settings: &SearchSettings,
+    analyzers: &Analyzers,
+    raw: String,
+    prefix: bool,
+) -> WordTerms {
+    let exact_stem = stem(&analyzers.en, &raw);
+    let mut exact = vec![(exact_stem.clone(), 1.0)];
+    let stop = STOP_WORDS.contains(&raw.as_str());
+    if prefix && !stop {
+        // One letter is too little to complete; two letters complete to a few words.
+        let max = match raw.chars().count() {
+            1 => 0,
+            2 => settings.max_prefix_expansions.min(3),
+            _ => settings.max_prefix_expansions,
+        };
+        for completion in prefix_completions(searcher, f.vocab, &raw, max) {
+            let s = stem(&analyzers.en, &completion);
+            if !exact.iter().any(|(e, _)| *e == s) {
+                exact.push((s, settings.prefix_weight));
+            }
+        }
+    }
+    let mut typos = Vec::new();
+    let distance = if stop {
+        0
+    } else {
+        typo_distance(&settings.typo, &raw)
+    };
+    if distance > 0 {
+        for variant in typo_variants(searcher, f.vocab, &raw, distance, settings) {
+            let s = stem(&analyzers.en, &variant);
+            if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
+                typos.push(s);
+            }
+        }
+    }
+    WordTerms {
+        raw,
+        exact,
+        typos,
+        stop,
+    }
+}
+
+/// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
+pub(super) fn prefix_completions(
+    searcher: &Searcher,
+    vocab: Field,
+    prefix: &str,
+    max: usize,
+) -> Vec<String> {
+    if max == 0 {
+        return Vec::new();
+    }
+    // Scanning is bounded: a one-letter prefix must not walk the whole dictionary.
+    const SCAN_LIMIT: usize = 4096;
+    let mut upper = prefix.as_bytes().to_vec();
+    // The smallest byte string greater than every string with this prefix.
+    while let Some(last) = upper.pop() {
+        if last < 0xff {
+            upper.push(last + 1);
+            break;
+        }
+    }
+    let mut freq: HashMap<String, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(vocab) else {
+            continue;
+        };
+        let dict = inverted.terms();
+        let mut builder = dict.range().gt(prefix.as_bytes());
+        if !upper.is_empty() {
+            builder = builder.lt(&upper);
+        }
+        let Ok(mut stream) = builder.into_stream() else {
+            continue;
+        };
+        // Keep this segment's `max` most frequent without allocating for the rest.
+        let mut best: Vec<(u32, Vec<u8>)> = Vec::with_capacity(max + 1);
+        let mut scanned = 0;
+        while stream.advance() && scanned < SCAN_LIMIT {
+            scanned += 1;
+            let df = stream.value().doc_freq;
+            if best.len() == max && best.last().is_some_and(|(f, _)| *f >= df) {
+                continue;
+            }
+            let at = best.partition_point(|(f, _)| *f >= df);
+            best.insert(at, (df, stream.key().to_vec()));
+            best.truncate(max);
+        }
+        for (df, key) in best {
+            if let Ok(s) = String::from_utf8(key) {
+                *freq.entry(s).or_default() += df as u64;
+            }
+        }
+    }
+    top_by_freq(freq, max)
+}
+
+/// Dictionary words within `distance` edits of `word` (the word itself excluded), most
+/// frequent first. With [`TypoSettings::keep_first_letter`] the first letter is kept.
+pub(super) fn typo_variants(
+    searcher: &Searcher,
+    vocab: Field,
+    word: &str,
+    distance: u8,
+    settings: &SearchSettings,
+) -> Vec<String> {
+    let max = settings.max_typo_expansions;
+    let keep_first = settings.typo.keep_first_letter;
+    let fuzzy = FuzzyTermQuery::new(Term::from_field_text(vocab, word), distance, true);
+    let Some(&first) = word.as_bytes().first() else {
+        return Vec::new();
+    };
+    let mut freq: HashMap<String, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(automaton) = fuzzy.automaton() else {
+            return Vec::new();
+        };
+        // `first: None` lets a typo change the first letter too.
+        let automaton = FirstByteFixed {
+            first: keep_first.then_some(first),
+            inner: automaton,
+        };
+        let Ok(inverted) = segment.inverted_index(vocab) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
+            continue;
+        };
+        while stream.advance() {
+            if stream.key() == word.as_bytes() {
+                continue;
+            }
+            if let Ok(s) = std::str::from_utf8(stream.key()) {
+                // Numbers never stand in for a word.
+                if s.chars().any(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+                *freq.entry(s.to_string()).or_default() += stream.value().doc_freq as u64;
+            }
+        }
+    }
+    top_by_freq(freq, max)
+}
+
+/// An automaton that only accepts strings starting with `first`, then runs `inner`.
+pub(super) struct FirstByteFixed<A> {
+    pub(super) first: Option<u8>,
+    pub(super) inner: A,
+}
+
+#[derive(Clone)]
+pub(super) enum FixedState<S> {
+    Start,
+    In(S),
+    Dead,
+}
+
+impl<A: Automaton> Automaton for FirstByteFixed<A>
+where
+    A::State: Clone,
+{
+    type State = FixedState<A::State>;
+
+    fn start(&self) -> Self::State {
+        FixedState::Start
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        match state {
+            FixedState::In(s) => self.inner.is_match(s),
+            _ => false,
+        }
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        match state {
+            FixedState::Start => true,
+            FixedState::In(s) => self.inner.can_match(s),
+            FixedState::Dead => false,
+        }
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        match state {
+            FixedState::Start if self.first.is_none_or(|f| f == byte) => {
+                FixedState::In(self.inner.accept(&self.inner.start(), byte))
+            }
+            FixedState::In(s) => FixedState::In(self.inner.accept(s, byte)),
+            _ => FixedState::Dead,
+        }
+    }
+}
+
+pub(super) fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String> {
+    let mut v: Vec<(String, u64)> = freq.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(max);
+    v.into_iter().map(|(s, _)| s).collect()
+}
