@@ -11,9 +11,10 @@ computes it (linear gains; a query that finds nothing scores 0).
 Not part of the test command (it needs three PyPI packages); README's relevance
 section and tests/eval_beir.rs quote its figures. Usage:
 
-    python3 -m venv /tmp/bm25 && /tmp/bm25/bin/pip install bm25s==0.3.16 PyStemmer==3.1.0 blake3==1.0.11
-    /tmp/bm25/bin/python scripts/bm25-reference.py ../shared/corpora/beir-scifact ../shared/corpora/beir-nfcorpus
-    K1=1.5 /tmp/bm25/bin/python scripts/bm25-reference.py ...   # bm25s's own default k1
+    venv="$HOME/.cache/helpcenter/bm25"
+    python3 -m venv "$venv" && "$venv/bin/pip" install bm25s==0.3.16 PyStemmer==3.1.0 blake3==1.0.11
+    "$venv/bin/python" scripts/bm25-reference.py ../shared/corpora/beir-scifact ../shared/corpora/beir-nfcorpus
+    K1=1.5 "$venv/bin/python" scripts/bm25-reference.py ...   # bm25s's own default k1
 """
 
 import json
