@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use self::beir::BeirDataset;
+use self::beir::{BeirDataset, Half};
 use self::metrics::{beir_scores, BeirScores};
 use crate::kb::search::{SearchRequest, SearchSettings};
 use crate::kb::{KbError, KnowledgeBase};
@@ -144,13 +144,37 @@ impl BeirEngine {
         dataset: &BeirDataset,
         settings: &SearchSettings,
         form: QueryForm,
-    ) -> Result<BeirScores, EvalError> {
+    ) -> Result<RunScores, EvalError> {
         self.set_settings(settings);
         let mut runs = HashMap::with_capacity(dataset.queries.len());
         for q in &dataset.queries {
             runs.insert(q.id.clone(), self.rank(&query_text(&q.text, form))?);
         }
-        Ok(beir_scores(&dataset.qrels, &runs))
+        Ok(RunScores::of(dataset, &runs))
+    }
+}
+
+/// The figures of one run: over every judged query, and over each half of them
+/// ([`beir::Half`]). Settings are tuned on `dev`; `held_out` says what they are worth.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RunScores {
+    /// Every judged query (BEIR's test set, as published figures are computed).
+    #[serde(flatten)]
+    pub all: BeirScores,
+    /// The development half: what tuning may look at.
+    pub dev: BeirScores,
+    /// The held-out half: what tuning never looks at.
+    pub held_out: BeirScores,
+}
+
+impl RunScores {
+    /// Scores `runs` (query id → ranked document ids) against `dataset`'s judgments.
+    pub fn of(dataset: &BeirDataset, runs: &HashMap<String, Vec<String>>) -> RunScores {
+        RunScores {
+            all: beir_scores(&dataset.qrels, runs),
+            dev: beir_scores(&dataset.qrels_of(Some(Half::Dev)), runs),
+            held_out: beir_scores(&dataset.qrels_of(Some(Half::HeldOut)), runs),
+        }
     }
 }
 
@@ -161,9 +185,9 @@ pub struct BeirRow {
     pub dataset: String,
     /// What ranked: `helpcenter` (with the variant, if not the defaults) or `postgres`.
     pub system: String,
-    /// The figures.
+    /// The figures, over every judged query and over each half.
     #[serde(flatten)]
-    pub scores: BeirScores,
+    pub scores: RunScores,
     /// Seconds to load and index the documents.
     pub index_seconds: f64,
     /// Seconds to run every query.
@@ -185,10 +209,12 @@ pub fn beir_table(rows: &[BeirRow]) -> String {
         .unwrap_or(0)
         .max(6);
     let mut out = format!(
-        "{:<dw$}  {:<sw$} {:>8} {:>8} {:>10} {:>8} {:>6} {:>8} {:>8}\n",
+        "{:<dw$}  {:<sw$} {:>8} {:>8} {:>8} {:>8} {:>10} {:>12} {:>6} {:>8} {:>8}\n",
         "dataset",
         "system",
         "nDCG@10",
+        "dev",
+        "held-out",
         "MRR@10",
         "Recall@100",
         "queries",
@@ -197,19 +223,26 @@ pub fn beir_table(rows: &[BeirRow]) -> String {
         "query s"
     );
     for r in rows {
+        let s = &r.scores;
         out.push_str(&format!(
-            "{:<dw$}  {:<sw$} {:>8.4} {:>8.4} {:>10.4} {:>8} {:>6} {:>8.2} {:>8.2}\n",
+            "{:<dw$}  {:<sw$} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>10.4} {:>12} {:>6} {:>8.2} {:>8.2}\n",
             r.dataset,
             r.system,
-            r.scores.ndcg_at_10,
-            r.scores.mrr_at_10,
-            r.scores.recall_at_100,
-            r.scores.queries,
-            r.scores.empty,
+            s.all.ndcg_at_10,
+            s.dev.ndcg_at_10,
+            s.held_out.ndcg_at_10,
+            s.all.mrr_at_10,
+            s.all.recall_at_100,
+            format!("{}={}+{}", s.all.queries, s.dev.queries, s.held_out.queries),
+            s.all.empty,
             r.index_seconds,
             r.query_seconds
         ));
     }
+    out.push_str(
+        "dev: the development half of the queries (tuning looks only there); held-out: \
+         the other half, which decides\n",
+    );
     out
 }
 

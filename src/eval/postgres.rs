@@ -14,8 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
 
 use super::beir::BeirDataset;
-use super::metrics::beir_scores;
-use super::{query_text, BeirRow, EvalError, QueryForm, DEPTH};
+use super::{query_text, BeirRow, EvalError, QueryForm, RunScores, DEPTH};
 
 /// The evaluation's database on the local development cluster.
 pub const DEFAULT_EVAL_DATABASE_URL: &str =
@@ -109,7 +108,7 @@ pub async fn evaluate(
     Ok(BeirRow {
         dataset: dataset.name.clone(),
         system: "postgres".to_string(),
-        scores: beir_scores(&dataset.qrels, &runs),
+        scores: RunScores::of(dataset, &runs),
         index_seconds,
         query_seconds,
     })
