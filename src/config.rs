@@ -126,9 +126,11 @@ pub struct KnownItemsArgs {
     /// Folder of markdown articles.
     #[arg(long, env = "HELPCENTER_ARTICLES", default_value = "./articles")]
     pub articles: PathBuf,
-    /// The queries file: kind <TAB> query <TAB> answer slugs (comma-separated).
-    #[arg(long, env = "HELPCENTER_EVAL_QUERIES")]
-    pub queries: PathBuf,
+    /// The queries files: kind <TAB> query <TAB> answer slugs (comma-separated). Give
+    /// several (`--queries tune.tsv --queries heldout.tsv`) to report each, e.g. a
+    /// tuning half and a held-out half.
+    #[arg(long, env = "HELPCENTER_EVAL_QUERIES", required = true, num_args = 1..)]
+    pub queries: Vec<PathBuf>,
     /// Settings switched off.
     #[command(flatten)]
     pub off: AblationArgs,

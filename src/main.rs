@@ -381,15 +381,26 @@ fn eval_known_items(args: KnownItemsArgs) -> anyhow::Result<()> {
         QueryForm::Plain,
         &overrides(&args.off),
     );
-    let report = eval::known_items::evaluate(&args.articles, &args.queries, &v.settings)?;
+    let mut reports = Vec::new();
+    for queries in &args.queries {
+        let report = eval::known_items::evaluate(&args.articles, queries, &v.settings)?;
+        if !args.json {
+            println!(
+                "{}: {} articles indexed in {:.2}s; {}",
+                queries.display(),
+                report.articles,
+                report.index_seconds,
+                v.name
+            );
+            print!("{}", eval::known_items::table(&report, args.misses));
+        }
+        reports.push(report);
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!(
-            "{} articles indexed in {:.2}s; {}",
-            report.articles, report.index_seconds, v.name
-        );
-        print!("{}", eval::known_items::table(&report, args.misses));
+        match reports.as_slice() {
+            [one] => println!("{}", serde_json::to_string_pretty(one)?),
+            many => println!("{}", serde_json::to_string_pretty(many)?),
+        }
     }
     Ok(())
 }

@@ -33,3 +33,31 @@ fn docker_docs_known_items_hit_at_3_meets_the_target() {
         report.all.hit_at_3
     );
 }
+
+/// A floor under today's lexical search on the held-out half of the queries written in
+/// customers' words (`eval/docker-docs-users-heldout.tsv`, hit@3 0.678 when written):
+/// a ranking change may not lose what the engine already finds there. The issue's
+/// target for hybrid search (0.90) is measured by `helpcenter eval`, not held here yet.
+/// Tune on `docker-docs-users-tune.tsv`, never on this half.
+const USERS_HELDOUT_FLOOR_HIT_AT_3: f64 = 0.66;
+
+#[test]
+fn docker_docs_questions_in_customers_words_keep_todays_held_out_hit_at_3() {
+    let Some(corpus) = common::shared_corpus("docker-docs") else {
+        return; // reported by shared_corpus
+    };
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/docker-docs-users-heldout.tsv");
+    let report = known_items::evaluate(
+        &corpus.join("articles"),
+        &queries,
+        &SearchSettings::default(),
+    )
+    .expect("the evaluation runs");
+    eprint!("{}", known_items::table(&report, false));
+    assert!(report.all.queries >= 50, "at least 50 held-out queries");
+    assert!(
+        report.all.hit_at_3 >= USERS_HELDOUT_FLOOR_HIT_AT_3,
+        "held-out hit@3 {:.3} is below {USERS_HELDOUT_FLOOR_HIT_AT_3}",
+        report.all.hit_at_3
+    );
+}
