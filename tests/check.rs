@@ -106,6 +106,39 @@ fn duplicate_slugs_name_both_files() {
 }
 
 #[test]
+fn a_duplicate_slug_points_at_its_first_definition_in_text_and_json() {
+    let report = check("duplicate-slug");
+    // Where each duplicate's slug was first defined, the way rustc notes a previous
+    // definition: a.md's `slug:` line, and c.md (its slug comes from its path).
+    let notes: Vec<(&str, usize)> = report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!(d.notes.len(), 1, "{d:?}");
+            (d.notes[0].path.as_str(), d.notes[0].line)
+        })
+        .collect();
+    let a_slug_line = std::fs::read_to_string(fixture("duplicate-slug").join("a.md"))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("slug:"))
+        .map(|i| i + 1)
+        .expect("a.md sets its slug");
+    assert_eq!(notes, vec![("a.md", a_slug_line), ("c.md", 1)]);
+    let text = report.to_text(std::path::Path::new("articles"));
+    assert!(
+        text.contains(&format!("articles/a.md:{a_slug_line}:1: note: the slug")),
+        "{text}"
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["diagnostics"][0]["notes"][0]["path"], "a.md", "{json}");
+    assert_eq!(
+        json["diagnostics"][0]["notes"][0]["line"], a_slug_line,
+        "{json}"
+    );
+}
+
+#[test]
 fn invalid_slug_from_front_matter_or_path() {
     let report = check("invalid-slug");
     assert_eq!(

@@ -131,6 +131,23 @@ pub struct Diagnostic {
     pub code: Code,
     /// What is wrong, for a writer.
     pub message: String,
+    /// Other places that explain it, the way rustc points at a previous definition (a
+    /// duplicate slug's first definition).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+}
+
+/// A place a [`Diagnostic`] refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// Path of the file below the checked folder, `/`-separated.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is there.
+    pub message: String,
 }
 
 impl Diagnostic {
@@ -142,6 +159,7 @@ impl Diagnostic {
             severity: code.severity(),
             code,
             message,
+            notes: Vec::new(),
         }
     }
 }
@@ -202,6 +220,15 @@ impl CheckReport {
                 d.message,
                 d.code.as_str()
             ));
+            for n in &d.notes {
+                out.push_str(&format!(
+                    "{}:{}:{}: note: {}\n",
+                    shown_root.join(&n.path).display(),
+                    n.line,
+                    n.column,
+                    n.message
+                ));
+            }
         }
         out.push_str(&self.summary());
         out.push('\n');
@@ -241,12 +268,14 @@ pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
     let mut articles: Vec<(&SourceFile, &Article)> = Vec::with_capacity(sources.len());
     let mut not_served: Vec<(&SourceFile, &Article)> = Vec::new();
     let mut unparsed: HashSet<&str> = HashSet::new();
+    let by_path: HashMap<&str, &SourceFile> =
+        sources.iter().map(|s| (s.rel_path.as_str(), s)).collect();
     for (src, result) in sources.iter().zip(&results) {
         match result {
             Ok(article) => {
                 if let Err(holder) = claims.claim(&article.slug, &src.rel_path) {
                     let (line, column) = front_matter_key_position(&src.text, "slug");
-                    diagnostics.push(Diagnostic::new(
+                    let mut duplicate = Diagnostic::new(
                         &src.rel_path,
                         line,
                         column,
@@ -256,7 +285,21 @@ pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
                             article.slug.as_str(),
                             src.rel_path
                         ),
-                    ));
+                    );
+                    let (line, column) = by_path
+                        .get(holder.as_str())
+                        .map(|first| front_matter_key_position(&first.text, "slug"))
+                        .unwrap_or((1, 1));
+                    duplicate.notes.push(Note {
+                        path: holder.clone(),
+                        line,
+                        column,
+                        message: format!(
+                            "the slug {:?} is first defined here",
+                            article.slug.as_str()
+                        ),
+                    });
+                    diagnostics.push(duplicate);
                     not_served.push((src, article));
                     continue;
                 }
