@@ -178,6 +178,16 @@ async fn app_on(server: &KeyServer, ttl: Duration, secret: Option<&[u8]>) -> Tes
     spawn_app_with_keys(JwtKeys::with_jwks(cache, secret, None)).await
 }
 
+/// Waits until the app has fetched its key set and accepts `token` (bounded at 10 s).
+async fn accepted_once_fetched(app: &TestApp, token: &str) {
+    wait_until(
+        "the key set is fetched",
+        Duration::from_secs(10),
+        || async { status_of(app, token).await == StatusCode::OK },
+    )
+    .await;
+}
+
 async fn status_of(app: &TestApp, token: &str) -> StatusCode {
     app.client
         .get(format!("{}/api/v1/tickets", app.base))
@@ -198,12 +208,7 @@ async fn a_rotation_keeps_working_and_a_revoked_key_stops_working_within_the_ttl
     let old_token = sign(old_signer, &claims(alice));
     let standby_token = sign(standby_signer, &claims(alice));
     // In use and standby both verify.
-    wait_until(
-        "the key set is fetched",
-        Duration::from_secs(10),
-        || async { status_of(&app, &old_token).await == StatusCode::OK },
-    )
-    .await;
+    accepted_once_fetched(&app, &old_token).await;
     assert_eq!(status_of(&app, &standby_token).await, StatusCode::OK);
     // A stream opened with the old key's token.
     let mut stream = app
@@ -265,12 +270,7 @@ async fn algorithm_confusion_none_and_mismatched_keys_are_refused() {
     let sub = Uuid::new_v4();
     let good = sign(es_signer, &claims(sub));
     for app in [&only_keys, &with_secret] {
-        wait_until(
-            "the key set is fetched",
-            Duration::from_secs(10),
-            || async { status_of(app, &good).await == StatusCode::OK },
-        )
-        .await;
+        accepted_once_fetched(app, &good).await;
     }
     let c = claims(sub);
     let forgeries = [
@@ -332,12 +332,7 @@ async fn a_flood_of_made_up_kids_causes_at_most_a_handful_of_fetches() {
     let server = KeyServer::start(json!({ "keys": [jwk] })).await;
     let app = app_on(&server, Duration::from_secs(600), None).await;
     let good = sign(signer, &claims(Uuid::new_v4()));
-    wait_until(
-        "the key set is fetched",
-        Duration::from_secs(10),
-        || async { status_of(&app, &good).await == StatusCode::OK },
-    )
-    .await;
+    accepted_once_fetched(&app, &good).await;
     let before = server.hits();
     let mut tasks = Vec::new();
     for chunk in 0..10 {
@@ -374,12 +369,7 @@ async fn cached_keys_outlive_an_outage_and_new_keys_are_picked_up_after_it() {
     let mut server = KeyServer::start(json!({ "keys": [jwk] })).await;
     let app = app_on(&server, Duration::from_secs(1), None).await;
     let token = sign(signer, &claims(Uuid::new_v4()));
-    wait_until(
-        "the key set is fetched",
-        Duration::from_secs(10),
-        || async { status_of(&app, &token).await == StatusCode::OK },
-    )
-    .await;
+    accepted_once_fetched(&app, &token).await;
     // Down: the cached keys keep working, the failure shows in the status.
     server.stop();
     wait_until(
@@ -433,12 +423,7 @@ async fn hs256_works_when_the_secret_is_configured_and_is_refused_when_not() {
     let es = sign(signer, &claims(Uuid::new_v4()));
 
     let both = app_on(&server, Duration::from_secs(600), Some(SECRET)).await;
-    wait_until(
-        "the key set is fetched",
-        Duration::from_secs(10),
-        || async { status_of(&both, &es).await == StatusCode::OK },
-    )
-    .await;
+    accepted_once_fetched(&both, &es).await;
     assert_eq!(
         status_of(&both, &hs).await,
         StatusCode::OK,
@@ -446,12 +431,7 @@ async fn hs256_works_when_the_secret_is_configured_and_is_refused_when_not() {
     );
 
     let asymmetric_only = app_on(&server, Duration::from_secs(600), None).await;
-    wait_until(
-        "the key set is fetched",
-        Duration::from_secs(10),
-        || async { status_of(&asymmetric_only, &es).await == StatusCode::OK },
-    )
-    .await;
+    accepted_once_fetched(&asymmetric_only, &es).await;
     let r = asymmetric_only
         .send(reqwest::Method::GET, "/api/v1/tickets", Some(&hs), None)
         .await;
@@ -500,12 +480,7 @@ async fn the_issuer_is_checked_when_configured() {
         .signing_with(signer);
         (keys.sign(&good), keys.sign(&wrong))
     };
-    wait_until(
-        "the key set is fetched",
-        Duration::from_secs(10),
-        || async { status_of(&app, &good).await == StatusCode::OK },
-    )
-    .await;
+    accepted_once_fetched(&app, &good).await;
     assert_eq!(status_of(&app, &wrong).await, StatusCode::UNAUTHORIZED);
 }
 

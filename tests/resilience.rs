@@ -206,6 +206,32 @@ async fn assert_no_connection_left_in_a_transaction(app: &TestApp) {
     }
 }
 
+/// What every attack must leave behind: the other users all served, no connection
+/// inside a transaction, and the pool as usable as `before` the attack.
+async fn assert_other_users_were_unharmed(app: &TestApp, served: &Served, before: usize) {
+    assert!(
+        served.failures.is_empty(),
+        "{:?}",
+        &served.failures[..served.failures.len().min(5)]
+    );
+    assert_no_connection_left_in_a_transaction(app).await;
+    assert_eq!(
+        usable_connections(app).await,
+        before,
+        "pool capacity is unchanged"
+    );
+}
+
+/// Holds every connection of the request pool, as a burst of slow requests would.
+async fn hold_every_connection(app: &TestApp) -> Vec<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let pool = app.db.app_pool().clone();
+    let mut held = Vec::new();
+    for _ in 0..APP_POOL_SIZE {
+        held.push(pool.acquire().await.expect("a pooled connection"));
+    }
+    held
+}
+
 /// How many request-pool connections can be held at once right now (each acquire waits
 /// at most the pool's 2 s timeout).
 async fn usable_connections(app: &TestApp) -> usize {
@@ -239,17 +265,7 @@ async fn requests_dropped_mid_transaction_leave_no_connection_dirty_for_other_us
     assert!(sent >= 1400, "the flood was sent ({sent} of 1500)");
     let served = ordinary_requests(&app, &users, 200).await;
     println!("authenticated abort flood: {sent} reset requests; then other users: {served}");
-    assert!(
-        served.failures.is_empty(),
-        "{:?}",
-        &served.failures[..served.failures.len().min(5)]
-    );
-    assert_no_connection_left_in_a_transaction(&app).await;
-    assert_eq!(
-        usable_connections(&app).await,
-        before,
-        "pool capacity is unchanged"
-    );
+    assert_other_users_were_unharmed(&app, &served, before).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,17 +391,7 @@ async fn event_streams_closed_abruptly_right_after_an_event_leave_the_pool_clean
     );
     let served = ordinary_requests(&app, &users, 200).await;
     println!("{STREAMS} event streams reset right after an event; then other users: {served}");
-    assert!(
-        served.failures.is_empty(),
-        "{:?}",
-        &served.failures[..served.failures.len().min(5)]
-    );
-    assert_no_connection_left_in_a_transaction(&app).await;
-    assert_eq!(
-        usable_connections(&app).await,
-        before,
-        "pool capacity is unchanged"
-    );
+    assert_other_users_were_unharmed(&app, &served, before).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,12 +401,7 @@ async fn a_busy_pool_answers_503_to_that_request_only_and_is_not_taken_for_an_ou
     let ticket = app.create_ticket(&alice, "Busy", "text").await;
     let path = format!("/api/v1/tickets/{}", ticket["id"].as_str().unwrap());
 
-    // Hold every connection of the request pool, as a burst of slow requests would.
-    let pool = app.db.app_pool().clone();
-    let mut held = Vec::new();
-    for _ in 0..APP_POOL_SIZE {
-        held.push(pool.acquire().await.expect("a pooled connection"));
-    }
+    let held = hold_every_connection(&app).await;
     let r = app.get(&alice, &path).await;
     assert_problem(&r, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
@@ -418,11 +419,7 @@ async fn the_busy_answer_carries_retry_after() {
     let app = spawn_app().await;
     let alice = app.customer("alice");
     app.create_ticket(&alice, "Busy", "text").await;
-    let pool = app.db.app_pool().clone();
-    let mut held = Vec::new();
-    for _ in 0..APP_POOL_SIZE {
-        held.push(pool.acquire().await.expect("a pooled connection"));
-    }
+    let held = hold_every_connection(&app).await;
     let r = app
         .client
         .get(format!("{}/api/v1/tickets", app.base))

@@ -92,6 +92,14 @@ impl ApiError {
         }])
     }
 
+    /// The 429 for a per-replica limiter's refusal (`wait`: until a token is back).
+    pub fn rate_limited(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        ApiError::TooManyRequests {
+            detail: detail.into(),
+            retry_after: crate::limits::retry_after_secs(wait),
+        }
+    }
+
     /// A 422 for one field.
     pub fn unprocessable(name: &str, reason: impl Into<String>) -> Self {
         ApiError::Unprocessable(vec![InvalidParam {

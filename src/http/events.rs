@@ -148,10 +148,8 @@ impl Subscriber {
             match self.wait().await {
                 Woken::Signal(event) => return Some(event),
                 Woken::Closing => return None,
-                Woken::Expired => {
-                    self.ended = true;
-                    return Some(token_expired_event());
-                }
+                // The check at the top of the loop ends the stream.
+                Woken::Expired => {}
                 Woken::Log => self.log_unread = true,
             }
         }
@@ -296,10 +294,8 @@ pub async fn events(
 /// Takes a token of the per-replica signal limits (before any database work, so a
 /// refused signal costs nothing): 429 with `Retry-After` when the caller sends too many.
 fn take_signal_token(limiter_result: Result<(), Duration>, what: &str) -> Result<(), ApiError> {
-    limiter_result.map_err(|wait| ApiError::TooManyRequests {
-        detail: format!("too many {what} signals; slow down"),
-        retry_after: crate::limits::retry_after_secs(wait),
-    })
+    limiter_result
+        .map_err(|wait| ApiError::rate_limited(format!("too many {what} signals; slow down"), wait))
 }
 
 /// Checks the caller can read the ticket (404 otherwise, as every ticket endpoint) and

@@ -123,45 +123,42 @@ pub async fn vote(
     let slug = article_of(&state, &path)?;
     let db = super::tickets::db(&state)?;
     let slug_text = slug.as_str().to_string();
-    let status =
-        match claims {
-            Some(claims) => {
-                let first = db
-                    .write_as_within(Budget::Votes, &claims, move |conn, session| {
-                        Box::pin(async move {
-                            feedback::vote_as_user(conn, session.user_id, &slug_text, helpful).await
-                        })
-                    })
-                    .await?;
-                if first {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                }
-            }
-            None => {
-                let key = feedback::client_key(
-                    addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-                );
-                // Refused here, a flood costs no transaction; PostgreSQL still counts the
-                // hour for every replica.
-                state.limits.anonymous_votes.take(&key).map_err(|wait| {
-                    ApiError::TooManyRequests {
-                        detail:
-                            "too many anonymous votes from this address; try again later or sign in"
-                                .into(),
-                        retry_after: crate::limits::retry_after_secs(wait),
-                    }
-                })?;
-                db.write_as_anonymous(move |conn| {
+    let status = match claims {
+        Some(claims) => {
+            let first = db
+                .write_as_within(Budget::Votes, &claims, move |conn, session| {
                     Box::pin(async move {
-                        feedback::vote_anonymously(conn, &key, &slug_text, helpful).await
+                        feedback::vote_as_user(conn, session.user_id, &slug_text, helpful).await
                     })
                 })
                 .await?;
+            if first {
                 StatusCode::CREATED
+            } else {
+                StatusCode::OK
             }
-        };
+        }
+        None => {
+            let key = feedback::client_key(
+                addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            );
+            // Refused here, a flood costs no transaction; PostgreSQL still counts the
+            // hour for every replica.
+            state.limits.anonymous_votes.take(&key).map_err(|wait| {
+                ApiError::rate_limited(
+                    "too many anonymous votes from this address; try again later or sign in",
+                    wait,
+                )
+            })?;
+            db.write_as_anonymous(move |conn| {
+                Box::pin(async move {
+                    feedback::vote_anonymously(conn, &key, &slug_text, helpful).await
+                })
+            })
+            .await?;
+            StatusCode::CREATED
+        }
+    };
     Ok((
         status,
         Json(VoteRecorded {

@@ -54,10 +54,10 @@ fn take_local_write_token(
     what: &str,
 ) -> Result<(), ApiError> {
     match limiter.map(|l| l.take(&claims.sub)) {
-        Some(Err(wait)) => Err(ApiError::TooManyRequests {
-            detail: format!("too many {what} from this user; try again later"),
-            retry_after: crate::limits::retry_after_secs(wait),
-        }),
+        Some(Err(wait)) => Err(ApiError::rate_limited(
+            format!("too many {what} from this user; try again later"),
+            wait,
+        )),
         _ => Ok(()),
     }
 }
