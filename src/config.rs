@@ -85,6 +85,20 @@ pub struct AblationArgs {
     /// tiers (0: every query ranks by BM25 alone).
     #[arg(long, env = "HELPCENTER_EVAL_TIERED_MAX_WORDS")]
     pub tiered_max_words: Option<usize>,
+    /// The hybrid rows' weight of meaning against words, in [0, 1] (default: the
+    /// product's).
+    #[arg(long, env = "HELPCENTER_EVAL_SEMANTIC_RATIO", value_parser = parse_ratio)]
+    pub semantic_ratio: Option<f32>,
+    /// Only the hybrid rows (the chosen ratio), not also lexical and semantic alone.
+    #[arg(long)]
+    pub hybrid_only: bool,
+}
+
+fn parse_ratio(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("must be a number between 0 and 1, got {s:?}")),
+    }
 }
 
 /// Options of `eval beir`.

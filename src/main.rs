@@ -334,8 +334,10 @@ fn eval_beir(args: BeirArgs) -> anyhow::Result<()> {
     let chosen = Variant::new(&base, form, &overrides);
     let variants = if args.ablations {
         chosen.with_ablations(&base, &overrides)
-    } else {
+    } else if args.off.hybrid_only {
         vec![chosen]
+    } else {
+        chosen.retrieval_modes()
     };
     let mut rows = Vec::new();
     for dir in &args.datasets {
@@ -371,35 +373,46 @@ fn overrides(args: &AblationArgs) -> Overrides {
         no_typos: args.no_typos,
         no_prefix: args.no_prefix,
         tiered_max_words: args.tiered_max_words,
+        semantic_ratio: args.semantic_ratio,
     }
 }
 
 fn eval_known_items(args: KnownItemsArgs) -> anyhow::Result<()> {
     // Known items are typed into the search box: no other form applies.
-    let v = Variant::new(
+    let chosen = Variant::new(
         &SearchSettings::default(),
         QueryForm::Plain,
         &overrides(&args.off),
     );
-    let mut reports = Vec::new();
-    for queries in &args.queries {
-        let report = eval::known_items::evaluate(&args.articles, queries, &v.settings)?;
-        if !args.json {
-            println!(
-                "{}: {} articles indexed in {:.2}s; {}",
-                queries.display(),
-                report.articles,
-                report.index_seconds,
-                v.name
-            );
-            print!("{}", eval::known_items::table(&report, args.misses));
-        }
-        reports.push(report);
-    }
+    let variants = if args.off.hybrid_only {
+        vec![chosen]
+    } else {
+        chosen.retrieval_modes()
+    };
+    let named: Vec<(String, SearchSettings)> =
+        variants.into_iter().map(|v| (v.name, v.settings)).collect();
+    let runs = eval::known_items::evaluate_all(&args.articles, &args.queries, &named)?;
     if args.json {
-        match reports.as_slice() {
-            [one] => println!("{}", serde_json::to_string_pretty(one)?),
-            many => println!("{}", serde_json::to_string_pretty(many)?),
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(());
+    }
+    if let Some(first) = runs.first() {
+        println!(
+            "{}: {} articles indexed in {:.2}s",
+            args.articles.display(),
+            first.report.articles,
+            first.report.index_seconds
+        );
+    }
+    print!("{}", eval::known_items::summary_table(&runs));
+    if args.misses {
+        // The details of the last variant (hybrid, the product's ranking).
+        for run in runs
+            .iter()
+            .skip(runs.len().saturating_sub(args.queries.len()))
+        {
+            println!("\n{} ({}):", run.queries.display(), run.variant);
+            print!("{}", eval::known_items::table(&run.report, true));
         }
     }
     Ok(())

@@ -183,64 +183,142 @@ pub fn evaluate(
     queries_file: &Path,
     settings: &SearchSettings,
 ) -> Result<KnownItemReport, EvalError> {
-    let items = load(queries_file)?;
+    let runs = evaluate_all(
+        articles,
+        &[queries_file.to_path_buf()],
+        &[("helpcenter".to_string(), settings.clone())],
+    )?;
+    Ok(runs
+        .into_iter()
+        .next()
+        .map(|r| r.report)
+        .expect("one file and one variant give one run"))
+}
+
+/// One queries file scored with one variant of the settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnownItemRun {
+    /// The queries file.
+    pub queries: PathBuf,
+    /// The variant's name (`lexical`, `semantic`, `hybrid 0.50`…).
+    pub variant: String,
+    /// Its scores.
+    pub report: KnownItemReport,
+}
+
+/// Indexes `articles` once and scores every queries file with every variant, in the
+/// order of `variants` then `files`.
+pub fn evaluate_all(
+    articles: &Path,
+    files: &[PathBuf],
+    variants: &[(String, SearchSettings)],
+) -> Result<Vec<KnownItemRun>, EvalError> {
+    let loaded: Vec<Vec<KnownItem>> = files.iter().map(|f| load(f)).collect::<Result<_, _>>()?;
     let started = Instant::now();
-    let (results, count, index_seconds) = with_knowledge_base(articles, |kb, count| {
+    with_knowledge_base(articles, |kb, count| {
         let index_seconds = started.elapsed().as_secs_f64();
-        // The folder's own settings (synonyms, protected words) with `settings`' rules.
-        let mut in_force = settings.clone();
         let folder = kb.settings();
-        in_force.synonyms = folder.synonyms.clone();
-        in_force.typo.protected = folder.typo.protected.clone();
-        kb.set_settings(in_force);
-        let mut results = Vec::with_capacity(items.len());
-        for item in items {
-            for a in &item.answers {
-                let slug = Slug::parse(a).map_err(|e| EvalError::Format {
+        let mut runs = Vec::new();
+        for (name, settings) in variants {
+            // The folder's own settings (synonyms, protected words) with the variant's rules.
+            let mut in_force = settings.clone();
+            in_force.synonyms = folder.synonyms.clone();
+            in_force.typo.protected = folder.typo.protected.clone();
+            kb.set_settings(in_force);
+            for (queries_file, items) in files.iter().zip(&loaded) {
+                let results = run_queries(kb, articles, queries_file, items)?;
+                runs.push(KnownItemRun {
+                    queries: queries_file.clone(),
+                    variant: name.clone(),
+                    report: report_of(results, count, index_seconds),
+                });
+            }
+        }
+        Ok(runs)
+    })
+}
+
+fn run_queries(
+    kb: &KnowledgeBase,
+    articles: &Path,
+    queries_file: &Path,
+    items: &[KnownItem],
+) -> Result<Vec<KnownItemResult>, EvalError> {
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        for a in &item.answers {
+            let slug = Slug::parse(a).map_err(|e| EvalError::Format {
+                path: queries_file.to_path_buf(),
+                line: item.line,
+                message: format!("the answer slug {a:?} {e}"),
+            })?;
+            if !kb.has_article(&slug)? {
+                return Err(EvalError::Format {
                     path: queries_file.to_path_buf(),
                     line: item.line,
-                    message: format!("the answer slug {a:?} {e}"),
-                })?;
-                if kb.article(&slug)?.is_none() {
-                    return Err(EvalError::Format {
-                        path: queries_file.to_path_buf(),
-                        line: item.line,
-                        message: format!(
-                            "the answer {a:?} is not a published article of {}",
-                            articles.display()
-                        ),
-                    });
-                }
+                    message: format!(
+                        "the answer {a:?} is not a published article of {}",
+                        articles.display()
+                    ),
+                });
             }
-            let found = kb.search(&SearchRequest {
-                q: item.query.clone(),
-                limit: PAGE,
-                ..SearchRequest::default()
-            })?;
-            let ranked: Vec<String> = found.hits.into_iter().map(|h| h.slug).collect();
-            let judged: Judgments = item.answers.iter().map(|a| (a.clone(), 1)).collect();
-            results.push(KnownItemResult {
-                rank: first_relevant_rank(PAGE, &ranked, &judged),
-                top: ranked.into_iter().take(3).collect(),
-                item,
-            });
         }
-        Ok((results, count, index_seconds))
-    })?;
+        let found = kb.search(&SearchRequest {
+            q: item.query.clone(),
+            limit: PAGE,
+            ..SearchRequest::default()
+        })?;
+        let ranked: Vec<String> = found.hits.into_iter().map(|h| h.slug).collect();
+        let judged: Judgments = item.answers.iter().map(|a| (a.clone(), 1)).collect();
+        results.push(KnownItemResult {
+            rank: first_relevant_rank(PAGE, &ranked, &judged),
+            top: ranked.into_iter().take(3).collect(),
+            item: item.clone(),
+        });
+    }
+    Ok(results)
+}
+
+fn report_of(
+    results: Vec<KnownItemResult>,
+    articles: usize,
+    index_seconds: f64,
+) -> KnownItemReport {
     let mut kinds: BTreeMap<String, Vec<Option<usize>>> = BTreeMap::new();
     for r in &results {
         kinds.entry(r.item.kind.clone()).or_default().push(r.rank);
     }
-    Ok(KnownItemReport {
+    KnownItemReport {
         all: scores(results.iter().map(|r| &r.rank)),
         by_kind: kinds
             .iter()
             .map(|(k, ranks)| (k.clone(), scores(ranks.iter())))
             .collect(),
         results,
-        articles: count,
+        articles,
         index_seconds,
-    })
+    }
+}
+
+/// One line per run: the queries file, the variant and its scores over all queries.
+pub fn summary_table(runs: &[KnownItemRun]) -> String {
+    let mut out = format!(
+        "{:<34} {:<14} {:>7} {:>7} {:>7} {:>7}\n",
+        "queries", "retrieval", "queries", "hit@1", "hit@3", "MRR@10"
+    );
+    for r in runs {
+        let file = r
+            .queries
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let s = &r.report.all;
+        out.push_str(&format!(
+            "{:<34} {:<14} {:>7} {:>7.3} {:>7.3} {:>7.3}\n",
+            file, r.variant, s.queries, s.hit_at_1, s.hit_at_3, s.mrr_at_10
+        ));
+    }
+    out
 }
 
 /// Formats the report as text: the scores by kind, then every query not answered in the

@@ -293,6 +293,10 @@ impl Variant {
             settings.tiered_max_words = n;
             changes.push(format!("tiered up to {n} words"));
         }
+        if let Some(r) = overrides.semantic_ratio {
+            settings.semantic_ratio = r;
+            changes.push(format!("semantic ratio {r:.2}"));
+        }
         if form == QueryForm::AsTyped {
             changes.push("as typed".to_string());
         }
@@ -306,6 +310,28 @@ impl Variant {
             settings,
             form,
         }
+    }
+
+    /// This variant as three rows: lexical search alone (ratio 0), semantic alone
+    /// (ratio 1) and hybrid (its own ratio).
+    pub fn retrieval_modes(&self) -> Vec<Variant> {
+        let ratio = self.settings.semantic_ratio;
+        [
+            ("lexical".to_string(), 0.0),
+            ("semantic".to_string(), 1.0),
+            (format!("hybrid {ratio:.2}"), ratio),
+        ]
+        .into_iter()
+        .map(|(mode, r)| {
+            let mut settings = self.settings.clone();
+            settings.semantic_ratio = r;
+            Variant {
+                name: format!("{}: {mode}", self.name),
+                settings,
+                form: self.form,
+            }
+        })
+        .collect()
     }
 
     /// The ablation set: this variant, then with typo tolerance off, prefix matching off,
@@ -325,7 +351,7 @@ impl Variant {
             let o = Overrides {
                 no_typos,
                 no_prefix,
-                tiered_max_words: overrides.tiered_max_words,
+                ..*overrides
             };
             let v = Variant::new(base, form, &o);
             if !out.iter().any(|existing| existing.name == v.name) {
@@ -345,6 +371,8 @@ pub struct Overrides {
     pub no_prefix: bool,
     /// Another [`SearchSettings::tiered_max_words`].
     pub tiered_max_words: Option<usize>,
+    /// Another [`SearchSettings::semantic_ratio`].
+    pub semantic_ratio: Option<f32>,
 }
 
 /// Indexes a dataset once and scores every variant on it.

@@ -60,6 +60,17 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
                 Ok(n) => bad("offset", format!("must be at most {MAX_OFFSET}, got {n}")),
                 Err(_) => bad("offset", format!("must be a whole number, got {value:?}")),
             },
+            "semantic_ratio" => match value.trim().parse::<f32>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => req.semantic_ratio = Some(r),
+                Ok(r) => bad(
+                    "semantic_ratio",
+                    format!("must be between 0 and 1, got {r}"),
+                ),
+                Err(_) => bad(
+                    "semantic_ratio",
+                    format!("must be a number between 0 and 1, got {value:?}"),
+                ),
+            },
             "category" => match Category::parse(&value) {
                 Ok(c) => req.category = Some(c),
                 Err(e) => bad("category", format!("{e}")),
@@ -90,8 +101,11 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
 /// Search articles
 ///
 /// Published articles matching the words of `q` (typos and a half-typed last word
-/// included), best first, with highlighted snippets and facet counts over every match.
-/// An empty `q` lists every article in the category or tag.
+/// included) or its meaning (hybrid search: an article whose best section is close
+/// enough to the question in meaning matches without sharing its words), best first,
+/// with highlighted snippets. `total` and the facets count every article shown: the
+/// lexical matches and the semantic ones, all within the filters, exclusions and
+/// phrases. An empty `q` lists every article in the category or tag.
 #[utoipa::path(
     get, path = "/api/v1/search", tag = "knowledge base",
     params(
@@ -100,6 +114,7 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
         ("tag" = Option<Vec<String>>, Query, max_items = 10, description = "Only articles with every one of these tags (repeatable)."),
         ("limit" = Option<i64>, Query, minimum = 0, maximum = 100, description = "Page size (default 10)."),
         ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000, description = "Page start (default 0)."),
+        ("semantic_ratio" = Option<f32>, Query, minimum = 0, maximum = 1, example = 0.4, description = "How much the ranking leans on meaning rather than words: 0 is lexical search alone (no semantic matches), 1 ranks by meaning alone (default: the server's setting, 0.4)."),
     ),
     responses(
         (status = 200, description = "A page of results.", body = SearchResults),

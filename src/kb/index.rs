@@ -40,9 +40,10 @@ use tantivy::{
 use super::article::Article;
 use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
+use super::semantic::{Embedder, SectionVectors};
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -416,6 +417,8 @@ pub struct OpenIndex {
     pub html: HtmlStore,
     /// Query words already expanded against this snapshot's dictionary.
     pub words: super::search::WordCache,
+    /// One vector per section of every article in this snapshot (`vectors.bin`).
+    pub vectors: Arc<SectionVectors>,
 }
 
 /// The articles' sanitized HTML and encoded sections of one generation (the blob file
@@ -518,6 +521,9 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
     }
     let facets = Arc::new(FacetTable::build(&searcher)?);
     let html = HtmlStore::open(&dir)?;
+    let vectors = SectionVectors::read(&dir, Embedder::builtin()).ok_or_else(|| {
+        IndexError::Manifest("the section vectors are missing, damaged or of another model".into())
+    })?;
     Ok(OpenIndex {
         index,
         reader,
@@ -529,7 +535,16 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         facets,
         html,
         words: Default::default(),
+        vectors: Arc::new(vectors),
     })
+}
+
+/// The section vectors of the generation `CURRENT` names, whether or not that
+/// generation is current for the articles: a rebuild after a restart takes the rows of
+/// unchanged sections from it instead of embedding them again.
+pub fn current_vectors(index_dir: &Path) -> Option<SectionVectors> {
+    let name = std::fs::read_to_string(index_dir.join(CURRENT)).ok()?;
+    SectionVectors::read(&index_dir.join(name.trim()), Embedder::builtin())
 }
 
 /// Opens a generation for serving and incremental updates (writes not forced to disk).
@@ -591,10 +606,14 @@ fn fill(
 
 /// Builds a new generation from `articles` beside the live one and makes it current.
 /// On error the previous generation stays current and the partial folder is removed.
+///
+/// The section vectors are embedded for every published article, except those whose
+/// text has a row in `previous` (the generation being replaced).
 pub fn build_generation(
     index_dir: &Path,
     articles: &[Article],
     fingerprint: &str,
+    previous: Option<&SectionVectors>,
     progress: &dyn Fn(usize),
 ) -> Result<OpenIndex, IndexError> {
     std::fs::create_dir_all(index_dir)?;
@@ -611,6 +630,8 @@ pub fn build_generation(
         let mut html = Vec::new();
         let count = fill(&index, &fields, articles, progress, &mut html)?;
         std::fs::write(building.join(HTML_FILE), &html)?;
+        let vectors = section_vectors(articles, previous);
+        vectors.write(&building)?;
         let manifest = Manifest {
             schema_version: SCHEMA_VERSION,
             fingerprint: fingerprint.to_string(),
@@ -620,9 +641,9 @@ pub fn build_generation(
         };
         write_manifest(&building, &manifest)?;
         drop(index);
-        Ok::<_, IndexError>(manifest)
+        Ok::<_, IndexError>((manifest, vectors))
     })();
-    let manifest = match result {
+    let (manifest, vectors) = match result {
         Ok(m) => m,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&building);
@@ -652,7 +673,14 @@ pub fn build_generation(
         facets,
         html,
         words: Default::default(),
+        vectors: Arc::new(vectors),
     })
+}
+
+/// The section vectors of the published `articles` with the built-in model.
+fn section_vectors(articles: &[Article], previous: Option<&SectionVectors>) -> SectionVectors {
+    let published: Vec<&Article> = articles.iter().filter(|a| !a.draft).collect();
+    SectionVectors::build(Embedder::builtin(), &published, previous)
 }
 
 /// Builds an index in memory: the fallback when the index folder cannot be written.
@@ -665,6 +693,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
     register_analyzers(&index);
     let mut html = Vec::new();
     let count = fill(&index, &fields, articles, &|_| {}, &mut html)?;
+    let vectors = section_vectors(articles, None);
     let reader = reader_for(&index)?;
     let searcher = reader.searcher();
     let facets = Arc::new(FacetTable::build(&searcher)?);
@@ -685,6 +714,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
             unsynced_updates: None,
         },
         words: Default::default(),
+        vectors: Arc::new(vectors),
     })
 }
 
@@ -754,6 +784,13 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             writer.add_document(document(&idx.fields, a, at, card_at))?;
         }
         html.flush()?;
+        // Before the commit: a batch whose vectors cannot be written is rolled back whole.
+        let vectors = idx
+            .vectors
+            .updated(Embedder::builtin(), &update.delete_slugs, &update.add);
+        if let Some(dir) = &idx.dir {
+            vectors.write(dir)?;
+        }
         writer.commit()?;
         idx.reader.reload()?;
         let searcher = idx.reader.searcher();
@@ -785,6 +822,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             facets,
             html,
             words: Default::default(),
+            vectors: Arc::new(vectors),
         })
     })();
     if result.is_err() {

@@ -17,6 +17,7 @@ pub mod query;
 pub mod scoring;
 pub mod search;
 pub mod search_config;
+pub mod semantic;
 pub mod sync;
 pub mod template;
 pub mod types;
@@ -34,7 +35,7 @@ use serde::Serialize;
 use self::article::Html;
 use self::article::{rfc3339, Article, Heading};
 use self::index::{
-    apply_update, build_generation, build_in_ram, indexed_files, open_current,
+    apply_update, build_generation, build_in_ram, current_vectors, indexed_files, open_current,
     remove_old_generations, IndexUpdate, OpenIndex, SCHEMA_VERSION,
 };
 use self::loader::{
@@ -414,9 +415,18 @@ impl KnowledgeBase {
         let drafts = loaded.articles.iter().filter(|a| a.draft).count();
         let total_files = loaded.articles.len();
         let mut source = "rebuilt";
-        let open = match build_generation(&self.index_dir, &loaded.articles, &fingerprint, &|i| {
-            progress(i, total_files)
-        }) {
+        // The live generation's vectors: a rebuild embeds only the sections that changed.
+        let previous = match self.current.load_full() {
+            Some(live) => Some(live.vectors.clone()),
+            None => current_vectors(&self.index_dir).map(Arc::new),
+        };
+        let open = match build_generation(
+            &self.index_dir,
+            &loaded.articles,
+            &fingerprint,
+            previous.as_deref(),
+            &|i| progress(i, total_files),
+        ) {
             Ok(open) => open,
             Err(e) => {
                 if self.current.load().is_some() {

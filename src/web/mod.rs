@@ -214,6 +214,7 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
         tags: Vec::new(),
         limit: PAGE_SIZE,
         offset: (page_number - 1) * PAGE_SIZE,
+        semantic_ratio: None,
     };
     let mut results = match state.kb.search(&request) {
         Ok(results) => results,
@@ -361,6 +362,7 @@ async fn category(
         tags: Vec::new(),
         limit: CATEGORY_PAGE_SIZE,
         offset: (page_number - 1) * CATEGORY_PAGE_SIZE,
+        semantic_ratio: None,
     }) {
         Ok(results) => results,
         Err(e) => return engine_error(e),

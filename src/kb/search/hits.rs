@@ -101,19 +101,63 @@ pub fn doc_str(doc: &TantivyDocument, field: Field) -> String {
         .unwrap_or_default()
 }
 
+/// The cards of a snapshot's documents, each found by two fast fields (`card_offset`,
+/// `card_len`) read once per segment: no doc-store block to decompress.
+pub(super) struct Cards<'a> {
+    idx: &'a OpenIndex,
+    columns: Vec<Option<(Column<u64>, Column<u64>)>>,
+}
+
+impl<'a> Cards<'a> {
+    pub(super) fn new(idx: &'a OpenIndex) -> Self {
+        Cards {
+            idx,
+            columns: Vec::new(),
+        }
+    }
+
+    /// The card of `addr`, if its document has a readable one.
+    pub(super) fn get(&mut self, addr: DocAddress) -> Option<CardView<'a>> {
+        let segment = addr.segment_ord as usize;
+        if self.columns.len() <= segment {
+            self.columns.resize_with(segment + 1, || None);
+        }
+        if self.columns[segment].is_none() {
+            let fast = self
+                .idx
+                .searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields();
+            self.columns[segment] =
+                Some((fast.u64("card_offset").ok()?, fast.u64("card_len").ok()?));
+        }
+        let (offset, len) = self.columns[segment].as_ref()?;
+        let (offset, len) = (offset.first(addr.doc_id)?, len.first(addr.doc_id)?);
+        decode_card(self.idx.html.get(offset, len)?)
+    }
+}
+
+/// A hit from its card. The section and snippet are the best lexical match's; an
+/// article that matched by meaning alone shows `semantic_section`, the section nearest
+/// to the query.
 pub(super) fn hit_from_card(
     card: &CardView<'_>,
     score: Score,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
+    semantic_section: Option<usize>,
 ) -> Hit {
     let slug = card.slug.to_string();
     let summary = Some(card.summary.to_string()).filter(|s| !s.is_empty());
     let tags = card.tags().map(str::to_string).collect();
     let encoded = card.sections;
     let sections = card.section_views();
-    let (best, snippet) =
+    let (mut best, mut snippet) =
         best_section_and_snippet(encoded, &sections, summary.as_deref(), matched, analyzers);
+    if let (None, Some(i)) = (best, semantic_section.filter(|i| *i < sections.len())) {
+        best = Some(i);
+        snippet = snippet_html(sections[i].text, &[]);
+    }
     let section = best
         .map(|i| sections[i])
         .filter(|s| !s.anchor.is_empty())

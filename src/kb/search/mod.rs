@@ -52,12 +52,14 @@ use super::types::{Category, Tag};
 
 mod browse;
 mod clauses;
+mod fusion;
 mod hits;
 mod settings;
 mod words;
 
 pub use self::browse::*;
 use self::clauses::*;
+use self::fusion::*;
 pub use self::hits::*;
 pub use self::settings::*;
 pub use self::words::*;
@@ -81,6 +83,8 @@ pub fn search(
         max_values: MAX_FACET_VALUES,
     };
 
+    // The best section of each article that matched by meaning (by document).
+    let mut semantic_sections: HashMap<DocAddress, usize> = HashMap::new();
     let (total, docs, facets, matched) = if parsed.is_empty() {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
         clauses.extend(filters);
@@ -131,6 +135,23 @@ pub fn search(
                 matched.insert(s.clone());
             }
         }
+        let ratio = req
+            .semantic_ratio
+            .unwrap_or(settings.semantic_ratio)
+            .clamp(0.0, 1.0);
+        let semantic = if ratio > 0.0 {
+            let mut constraints: Vec<Clause> = phrases
+                .iter()
+                .map(|p| (Occur::Must, p.box_clone()))
+                .collect();
+            constraints.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            constraints.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
+            semantic_matches(idx, settings, &parsed, &words, &constraints)?
+        } else {
+            None
+        };
+        // Fusion ranks the first `window` lexical matches (and every semantic one).
+        let window = (req.offset + limit).max(FUSION_WINDOW);
         let run = |all_required: bool, tiered: bool| -> Result<_, SearchError> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             let only_stop_words = significant == 0;
@@ -180,46 +201,79 @@ pub fn search(
             for p in &phrases {
                 clauses.push((Occur::Must, p.box_clone()));
             }
-            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
-            clauses.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
-            let query = BooleanQuery::new(clauses);
-            let top = TopDocs::with_limit(limit)
-                .and_offset(req.offset)
-                .order_by_score();
-            Ok(searcher.search(&query, &(top, Count, facet_collector()))?)
+            let Some(semantic) = &semantic else {
+                clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+                clauses.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
+                let query = BooleanQuery::new(clauses);
+                let top = TopDocs::with_limit(limit)
+                    .and_offset(req.offset)
+                    .order_by_score();
+                let (docs, total, facets) =
+                    searcher.search(&query, &(top, Count, facet_collector()))?;
+                return Ok((docs, total, total, facets));
+            };
+            // The lexical query or a semantic match (scored 0, so the lexical matches
+            // are the documents with a positive score); filters and exclusions hold
+            // for both, and so do phrases (inside each side, so they keep scoring).
+            let mut semantic_side: Vec<Clause> = vec![(Occur::Must, semantic.slugs.box_clone())];
+            semantic_side.extend(phrases.iter().map(|p| (Occur::Must, p.box_clone())));
+            let either: Vec<Clause> = vec![
+                (Occur::Should, Box::new(BooleanQuery::new(clauses))),
+                (
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::new(semantic_side)),
+                        0.0,
+                    )),
+                ),
+            ];
+            let mut outer: Vec<Clause> = vec![(Occur::Must, Box::new(BooleanQuery::new(either)))];
+            outer.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            outer.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
+            let top = TopDocs::with_limit(window).order_by_score();
+            let (docs, total, lexical, facets) = searcher.search(
+                &BooleanQuery::new(outer),
+                &(top, Count, ScoredCount, facet_collector()),
+            )?;
+            Ok((docs, total, lexical, facets))
         };
         let all_required = tiered && !words.is_empty();
-        let (mut docs, mut total, mut facets) = run(all_required, tiered)?;
-        if total < settings.min_full_matches && all_required && significant > 1 {
+        let (mut docs, mut total, lexical_total, mut facets) = run(all_required, tiered)?;
+        if lexical_total < settings.min_full_matches && all_required && significant > 1 {
             // The words rarely meet, so how many of them an article has says little:
             // three common words outnumber one rare one. Rank as a long query does,
             // by BM25F, where each word counts by its rarity.
-            (docs, total, facets) = run(false, false)?;
+            (docs, total, _, facets) = run(false, false)?;
+        }
+        if let Some(mut semantic) = semantic {
+            let scored: Vec<(Score, DocAddress)> = docs
+                .iter()
+                .filter(|(score, _)| *score > 0.0)
+                .copied()
+                .collect();
+            let lexical: Vec<DocAddress> = scored.iter().map(|(_, addr)| *addr).collect();
+            semantic.rank_lexical_matches(idx, &lexical);
+            docs = fuse(&scored, &semantic.ranked, ratio)
+                .into_iter()
+                .skip(req.offset)
+                .take(limit)
+                .collect();
+            for (addr, _, section) in &semantic.ranked {
+                if let Some(section) = section {
+                    semantic_sections.insert(*addr, *section);
+                }
+            }
         }
         (total as u64, docs, facets, matched)
     };
 
     let facets = facet_collector().facets(&facets);
     let mut hits = Vec::with_capacity(docs.len());
-    // Each hit is built from its card in the blob file, found by two fast fields: no
-    // doc-store block to decompress.
-    let mut cards: Vec<Option<(Column<u64>, Column<u64>)>> = Vec::new();
+    let mut cards = Cards::new(idx);
     for (score, addr) in docs.into_iter().take(req.limit) {
-        let segment = addr.segment_ord as usize;
-        if cards.len() <= segment {
-            cards.resize_with(segment + 1, || None);
-        }
-        if cards[segment].is_none() {
-            let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
-            cards[segment] = Some((fast.u64("card_offset")?, fast.u64("card_len")?));
-        }
-        let card = cards[segment]
-            .as_ref()
-            .and_then(|(offset, len)| Some((offset.first(addr.doc_id)?, len.first(addr.doc_id)?)))
-            .and_then(|(offset, len)| idx.html.get(offset, len))
-            .and_then(decode_card);
-        if let Some(card) = card {
-            hits.push(hit_from_card(&card, score, &matched, analyzers));
+        if let Some(card) = cards.get(addr) {
+            let section = semantic_sections.get(&addr).copied();
+            hits.push(hit_from_card(&card, score, &matched, analyzers, section));
         }
     }
     Ok(SearchResults {

@@ -66,6 +66,21 @@ pub struct SearchSettings {
     /// one). So a query whose words rarely meet does not leave the first page nearly
     /// empty (1: only when nothing matches them all).
     pub min_full_matches: usize,
+    /// How much the ranking leans on meaning rather than words when a request does not
+    /// say (`semantic_ratio`): 0 is lexical search alone, 1 ranks by meaning alone
+    /// (lexical matches are still shown, after the semantic ones).
+    pub semantic_ratio: f32,
+    /// The least cosine similarity between the query and an article's best section for
+    /// the article to match by meaning: below it, a query that shares no word with an
+    /// article does not find it.
+    pub semantic_min_similarity: f32,
+    /// At most this many articles come from the semantic side of one query.
+    pub semantic_candidates: usize,
+    /// Queries with fewer significant words known to the index than this are lexical
+    /// only. One word is a lookup ("volumes"): its typos, completions and synonyms
+    /// serve it, while its nearest sections are merely about the same topic (and the
+    /// as-you-type path saves the embedding and the scan).
+    pub semantic_min_words: usize,
 }
 
 impl Default for SearchSettings {
@@ -93,6 +108,12 @@ impl Default for SearchSettings {
             tiered_max_words: 4,
             synonyms: Synonyms::default(),
             min_full_matches: 10,
+            // Chosen on the tuning halves of the known items (docker-docs and MDN in
+            // customers' words), never on the held-out halves: see README, Relevance.
+            semantic_ratio: 0.4,
+            semantic_min_similarity: 0.35,
+            semantic_candidates: 50,
+            semantic_min_words: 2,
         }
     }
 }
@@ -110,6 +131,8 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Page start.
     pub offset: usize,
+    /// Weight of meaning against words in [0, 1] (`None`: the settings' default).
+    pub semantic_ratio: Option<f32>,
 }
 
 /// The heading section of an article that matched best.
@@ -161,6 +184,10 @@ pub struct SearchResults {
 
 /// At most this many values per facet are returned (most frequent first).
 pub const MAX_FACET_VALUES: usize = 100;
+
+/// Lexical matches that fusion ranks against the semantic ones (at least; a page
+/// further down ranks down to its end).
+pub const FUSION_WINDOW: usize = 50;
 
 // Tier scores: large enough that the BM25 part of one word (a max over its stems,
 // bounded by field boosts times IDF) never bridges a tier.

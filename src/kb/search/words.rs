@@ -15,6 +15,11 @@ pub(super) struct WordTerms {
     /// Stems of dictionary words within the typo distance.
     pub(super) typos: Vec<String>,
     pub(super) stop: bool,
+    /// What the semantic side embeds for this word: the word itself when the index's
+    /// vocabulary has it, else its first prefix completion or typo variant (a stem:
+    /// "netwrking" means "network", which the model knows), else nothing. A query
+    /// with no significant word left (gibberish) gets no semantic matches.
+    pub(super) for_meaning: Option<String>,
 }
 
 /// Query words already expanded (stem, prefix completions, typo variants) against one
@@ -206,12 +211,29 @@ pub(super) fn expand_word(
             }
         }
     }
+    let for_meaning = if in_vocabulary(searcher, f.vocab, &raw) {
+        Some(raw.clone())
+    } else {
+        exact.get(1).map(|(s, _)| s).or(typos.first()).cloned()
+    };
     WordTerms {
         raw,
         exact,
         typos,
         stop,
+        for_meaning,
     }
+}
+
+/// Whether some segment's vocabulary field has `word` itself.
+pub(super) fn in_vocabulary(searcher: &Searcher, vocab: Field, word: &str) -> bool {
+    searcher.segment_readers().iter().any(|segment| {
+        segment
+            .inverted_index(vocab)
+            .ok()
+            .and_then(|ii| ii.terms().get(word.as_bytes()).ok().flatten())
+            .is_some()
+    })
 }
 
 /// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.

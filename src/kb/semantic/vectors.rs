@@ -1,0 +1,539 @@
+//! The second semantic stage: one vector per section of every published article, kept
+//! with the index generation (`vectors.bin` beside the tantivy files), and the nearest
+//! sections to a query's vector.
+//!
+//! A section is embedded as its article's title, its heading and its text, so that a
+//! question lands on the section that answers it. Each row is keyed by the blake3 hash
+//! of that text: a rebuild or a live edit embeds only texts it has no row for, and a
+//! restart reads the rows back. Rows are stored as int8 (a scale per row); the nearest
+//! rows are found by an exact scan of the int8 rows for small tables and, for large
+//! ones, by a scan of 1-bit signatures (Hamming distance, `popcnt`) whose best
+//! [`RESCORED`] rows are then scored exactly: the same rows every time for the same
+//! files, so replicas agree.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::embedder::Embedder;
+use crate::kb::article::Article;
+
+/// The file of a generation that holds its section vectors.
+pub const VECTORS_FILE: &str = "vectors.bin";
+
+const MAGIC: &[u8; 8] = b"HCSV0001";
+
+/// Tables up to this many rows are scanned exactly (int8 dot products); larger ones go
+/// through the 1-bit signatures first.
+pub const EXACT_SCAN_MAX: usize = 20_000;
+
+/// Rows whose signatures are nearest that are scored exactly in a large table.
+pub const RESCORED: usize = 1_000;
+
+/// The section vectors of one index snapshot. Immutable: an update makes a new table.
+#[derive(Debug, Default)]
+pub struct SectionVectors {
+    model: String,
+    dim: usize,
+    slugs: Vec<Arc<str>>,
+    sections: Vec<u32>,
+    hashes: Vec<[u8; 16]>,
+    scales: Vec<f32>,
+    values: Vec<i8>,
+    signatures: Vec<u64>,
+    /// Each article's rows (contiguous: an article's rows are always added together).
+    spans: HashMap<Arc<str>, (usize, usize)>,
+}
+
+/// One section among the nearest to a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearSection<'a> {
+    /// The article's slug.
+    pub slug: &'a str,
+    /// The section's position in the article (0: the introduction), as in its card;
+    /// `None` for the article's own row ([`WHOLE_ARTICLE`]).
+    pub section: Option<usize>,
+    /// Cosine similarity with the query, in [-1, 1].
+    pub similarity: f32,
+}
+
+/// The section number of an article's own row: what the article is about as a whole
+/// (its title, summary, tags and headings), which a question about the topic lands on
+/// rather than on one section.
+pub const WHOLE_ARTICLE: u32 = u32::MAX;
+
+/// What an article as a whole is embedded as: its title, summary, tags and headings.
+pub fn article_text(article: &Article) -> String {
+    let mut text = article.title.clone();
+    if let Some(summary) = &article.summary {
+        text.push('\n');
+        text.push_str(summary);
+    }
+    for t in &article.tags {
+        text.push('\n');
+        text.push_str(t.as_str());
+    }
+    for s in &article.sections {
+        if let Some(h) = &s.heading {
+            text.push('\n');
+            text.push_str(h);
+        }
+    }
+    text
+}
+
+/// What a section is embedded as: the article's title, the heading and the text.
+pub fn section_text(article: &Article, section: &crate::kb::article::Section) -> String {
+    let mut text = String::with_capacity(article.title.len() + section.text.len() + 64);
+    text.push_str(&article.title);
+    if let Some(h) = &section.heading {
+        text.push('\n');
+        text.push_str(h);
+    }
+    text.push('\n');
+    text.push_str(&section.text);
+    text
+}
+
+fn text_hash(text: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&blake3::hash(text.as_bytes()).as_bytes()[..16]);
+    out
+}
+
+impl SectionVectors {
+    /// An empty table for `embedder`'s vectors.
+    pub fn empty(embedder: &Embedder) -> Self {
+        SectionVectors {
+            model: embedder.id().to_string(),
+            dim: embedder.dim(),
+            ..SectionVectors::default()
+        }
+    }
+
+    /// Rows (sections) in the table.
+    pub fn len(&self) -> usize {
+        self.slugs.len()
+    }
+
+    /// True when no section has a vector.
+    pub fn is_empty(&self) -> bool {
+        self.slugs.is_empty()
+    }
+
+    /// The model whose vectors these are.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The table for `articles` (drafts skipped), taking the rows of `previous` whose
+    /// text is unchanged (same model only) and embedding the rest.
+    pub fn build(
+        embedder: &Embedder,
+        articles: &[&Article],
+        previous: Option<&SectionVectors>,
+    ) -> Self {
+        let mut table = SectionVectors::empty(embedder);
+        table.append(embedder, articles, previous);
+        table.index_spans();
+        table
+    }
+
+    fn index_spans(&mut self) {
+        self.spans.clear();
+        let mut start = 0;
+        for row in 1..=self.len() {
+            if row == self.len() || self.slugs[row] != self.slugs[start] {
+                self.spans.insert(self.slugs[start].clone(), (start, row));
+                start = row;
+            }
+        }
+    }
+
+    /// The similarity of `slug`'s nearest row to `query`, and which section it is
+    /// (`None`: the article as a whole); `None` when the article has no rows.
+    pub fn similarity_of(&self, slug: &str, query: &[f32]) -> Option<(f32, Option<usize>)> {
+        let &(start, end) = self.spans.get(slug)?;
+        let (q_scale, q) = quantize(query);
+        let d = self.dim;
+        (start..end)
+            .map(|row| {
+                let sim = dot_i8(&q, &self.values[row * d..(row + 1) * d]) as f32
+                    * q_scale
+                    * self.scales[row];
+                (sim, self.section_of(row))
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    }
+
+    fn section_of(&self, row: usize) -> Option<usize> {
+        Some(self.sections[row])
+            .filter(|s| *s != WHOLE_ARTICLE)
+            .map(|s| s as usize)
+    }
+
+    /// This table without the sections of `remove` and of the articles in `add`, with
+    /// `add`'s sections appended (only their changed texts are embedded).
+    pub fn updated(&self, embedder: &Embedder, remove: &[String], add: &[&Article]) -> Self {
+        let mut gone: HashSet<&str> = remove.iter().map(String::as_str).collect();
+        gone.extend(add.iter().map(|a| a.slug.as_str()));
+        let mut table = SectionVectors::empty(embedder);
+        for row in 0..self.len() {
+            if !gone.contains(&*self.slugs[row]) {
+                table.push_row_from(self, row, self.slugs[row].clone(), self.sections[row]);
+            }
+        }
+        table.append(embedder, add, Some(self));
+        table.index_spans();
+        table
+    }
+
+    fn append(
+        &mut self,
+        embedder: &Embedder,
+        articles: &[&Article],
+        previous: Option<&SectionVectors>,
+    ) {
+        let previous = previous.filter(|p| p.model == self.model && p.dim == self.dim);
+        let known: HashMap<[u8; 16], usize> = previous
+            .map(|p| p.hashes.iter().enumerate().map(|(i, h)| (*h, i)).collect())
+            .unwrap_or_default();
+        let mut pending: Vec<(Arc<str>, u32, [u8; 16], String)> = Vec::new();
+        for a in articles.iter().filter(|a| !a.draft) {
+            let slug: Arc<str> = Arc::from(a.slug.as_str());
+            let texts = std::iter::once((WHOLE_ARTICLE, article_text(a))).chain(
+                a.sections
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (i as u32, section_text(a, s))),
+            );
+            for (i, text) in texts {
+                let hash = text_hash(&text);
+                match (previous, known.get(&hash)) {
+                    (Some(p), Some(&row)) => self.push_row_from(p, row, slug.clone(), i),
+                    _ => pending.push((slug.clone(), i, hash, text)),
+                }
+            }
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let texts: Vec<String> = pending
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.3))
+            .collect();
+        let flat = embedder.embed_sections(&texts);
+        for ((slug, section, hash, _), v) in pending.into_iter().zip(flat.chunks_exact(self.dim)) {
+            self.push_row(slug, section, hash, v);
+        }
+    }
+
+    fn push_row_from(&mut self, from: &SectionVectors, row: usize, slug: Arc<str>, section: u32) {
+        let d = self.dim;
+        self.slugs.push(slug);
+        self.sections.push(section);
+        self.hashes.push(from.hashes[row]);
+        self.scales.push(from.scales[row]);
+        self.values
+            .extend_from_slice(&from.values[row * d..(row + 1) * d]);
+        let w = d.div_ceil(64);
+        self.signatures
+            .extend_from_slice(&from.signatures[row * w..(row + 1) * w]);
+    }
+
+    fn push_row(&mut self, slug: Arc<str>, section: u32, hash: [u8; 16], v: &[f32]) {
+        let (scale, q) = quantize(v);
+        self.slugs.push(slug);
+        self.sections.push(section);
+        self.hashes.push(hash);
+        self.scales.push(scale);
+        self.signatures.extend(signature(&q));
+        self.values.extend(q);
+    }
+
+    /// The `k` sections nearest to `query` (a unit vector from the same model), most
+    /// similar first.
+    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<NearSection<'_>> {
+        if self.is_empty() || query.len() != self.dim || k == 0 {
+            return Vec::new();
+        }
+        let (q_scale, q) = quantize(query);
+        if q_scale == 0.0 {
+            return Vec::new();
+        }
+        let d = self.dim;
+        let score = |row: usize| -> f32 {
+            dot_i8(&q, &self.values[row * d..(row + 1) * d]) as f32 * q_scale * self.scales[row]
+        };
+        let mut scored: Vec<(f32, usize)> = if self.len() <= EXACT_SCAN_MAX {
+            (0..self.len()).map(|row| (score(row), row)).collect()
+        } else {
+            self.by_signature(&signature(&q), RESCORED)
+                .into_iter()
+                .map(|row| (score(row), row))
+                .collect()
+        };
+        let k = k.min(scored.len());
+        if k < scored.len() {
+            scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            scored.truncate(k);
+        }
+        scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored
+            .into_iter()
+            .map(|(similarity, row)| NearSection {
+                slug: &self.slugs[row],
+                section: self.section_of(row),
+                similarity,
+            })
+            .collect()
+    }
+
+    /// At least `want` rows whose signatures are nearest to `sig` (all rows at the
+    /// cut-off distance are kept, so the result does not depend on scan order).
+    fn by_signature(&self, sig: &[u64], want: usize) -> Vec<usize> {
+        let w = sig.len();
+        let mut distances = vec![0u16; self.len()];
+        let mut histogram = vec![0usize; w * 64 + 1];
+        hamming_into(&self.signatures, sig, &mut distances);
+        for &d in &distances {
+            histogram[d as usize] += 1;
+        }
+        let mut cut = 0;
+        let mut seen = 0;
+        for (d, &n) in histogram.iter().enumerate() {
+            seen += n;
+            cut = d;
+            if seen >= want {
+                break;
+            }
+        }
+        distances
+            .iter()
+            .enumerate()
+            .filter(|(_, &d)| d as usize <= cut)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Writes the table into `dir` (a temporary file renamed over [`VECTORS_FILE`]).
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let tmp = dir.join(format!("{VECTORS_FILE}.tmp"));
+        {
+            let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
+            out.write_all(MAGIC)?;
+            out.write_all(&(self.model.len() as u16).to_le_bytes())?;
+            out.write_all(self.model.as_bytes())?;
+            out.write_all(&(self.dim as u32).to_le_bytes())?;
+            out.write_all(&(self.len() as u64).to_le_bytes())?;
+            let d = self.dim;
+            for row in 0..self.len() {
+                let slug = self.slugs[row].as_bytes();
+                out.write_all(&(slug.len() as u16).to_le_bytes())?;
+                out.write_all(slug)?;
+                out.write_all(&self.sections[row].to_le_bytes())?;
+                out.write_all(&self.hashes[row])?;
+                out.write_all(&self.scales[row].to_le_bytes())?;
+                let values = &self.values[row * d..(row + 1) * d];
+                let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+                out.write_all(&bytes)?;
+            }
+            out.flush()?;
+        }
+        std::fs::rename(&tmp, dir.join(VECTORS_FILE))
+    }
+
+    /// Reads the table of `dir`; `None` when it is missing, damaged or made by another
+    /// model than `embedder` (the caller rebuilds the generation).
+    pub fn read(dir: &Path, embedder: &Embedder) -> Option<Self> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(dir.join(VECTORS_FILE))
+            .ok()?
+            .read_to_end(&mut bytes)
+            .ok()?;
+        let mut r = Reader(&bytes);
+        if r.take(8)? != MAGIC {
+            return None;
+        }
+        let model_len = u16::from_le_bytes(r.array()?) as usize;
+        let model = std::str::from_utf8(r.take(model_len)?).ok()?;
+        let dim = u32::from_le_bytes(r.array()?) as usize;
+        if model != embedder.id() || dim != embedder.dim() {
+            return None;
+        }
+        let rows = u64::from_le_bytes(r.array()?) as usize;
+        let mut table = SectionVectors::empty(embedder);
+        let mut slug: Arc<str> = Arc::from("");
+        for _ in 0..rows.min(bytes.len()) {
+            let len = u16::from_le_bytes(r.array()?) as usize;
+            let s = std::str::from_utf8(r.take(len)?).ok()?;
+            if *slug != *s {
+                slug = Arc::from(s);
+            }
+            let section = u32::from_le_bytes(r.array()?);
+            let hash: [u8; 16] = r.array()?;
+            let scale = f32::from_le_bytes(r.array()?);
+            let values: Vec<i8> = r.take(dim)?.iter().map(|&b| b as i8).collect();
+            table.slugs.push(slug.clone());
+            table.sections.push(section);
+            table.hashes.push(hash);
+            table.scales.push(scale);
+            table.signatures.extend(signature(&values));
+            table.values.extend(values);
+        }
+        table.index_spans();
+        (table.len() == rows && r.0.is_empty()).then_some(table)
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+}
+
+/// A unit vector as int8 with one scale (`max|x| / 127`); all zeros keep scale 0.
+fn quantize(v: &[f32]) -> (f32, Vec<i8>) {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 || !max.is_finite() {
+        return (0.0, vec![0; v.len()]);
+    }
+    let scale = max / 127.0;
+    let q = v
+        .iter()
+        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (scale, q)
+}
+
+/// One bit per dimension: set when the value is positive. The model's dimensions are
+/// principal components (centered), so the signs split the space evenly.
+fn signature(q: &[i8]) -> Vec<u64> {
+    let mut out = vec![0u64; q.len().div_ceil(64)];
+    for (i, &v) in q.iter().enumerate() {
+        if v > 0 {
+            out[i / 64] |= 1 << (i % 64);
+        }
+    }
+    out
+}
+
+/// Dot product of two int8 vectors; the compiler vectorizes the widening multiply-add.
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum()
+}
+
+/// The Hamming distance of each signature in `all` (rows of `q.len()` words) to `q`.
+fn hamming_into(all: &[u64], q: &[u64], out: &mut [u16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has `popcnt`, checked just above.
+            unsafe { hamming_popcnt(all, q, out) };
+            return;
+        }
+    }
+    hamming_plain(all, q, out);
+}
+
+#[inline(always)]
+fn hamming_plain(all: &[u64], q: &[u64], out: &mut [u16]) {
+    for (row, d) in all.chunks_exact(q.len()).zip(out.iter_mut()) {
+        *d = row
+            .iter()
+            .zip(q)
+            .map(|(a, b)| (a ^ b).count_ones() as u16)
+            .sum();
+    }
+}
+
+/// [`hamming_plain`] compiled with the `popcnt` instruction (one instruction per word
+/// instead of a dozen): x86-64's baseline lacks it, and this scan is a search's cost.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn hamming_popcnt(all: &[u64], q: &[u64], out: &mut [u16]) {
+    hamming_plain(all, q, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(seed: u64, dim: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut v: Vec<f32> = (0..dim)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|a| *a /= n);
+        v
+    }
+
+    fn table_of(n: usize) -> SectionVectors {
+        let mut t = SectionVectors {
+            model: "test".into(),
+            dim: 256,
+            ..Default::default()
+        };
+        for i in 0..n {
+            t.push_row(
+                Arc::from(format!("a{i}").as_str()),
+                0,
+                [0; 16],
+                &unit(i as u64, 256),
+            );
+        }
+        t
+    }
+
+    #[test]
+    fn a_row_is_its_own_nearest_section() {
+        let t = table_of(500);
+        let near = t.nearest(&unit(123, 256), 3);
+        assert_eq!(near[0].slug, "a123");
+        assert!(near[0].similarity > 0.98, "{}", near[0].similarity);
+        assert!(near[1].similarity < near[0].similarity);
+    }
+
+    #[test]
+    fn the_signature_scan_finds_what_the_exact_scan_finds() {
+        let t = table_of(EXACT_SCAN_MAX + 5_000);
+        for seed in [7u64, 20_001, 24_999] {
+            let q = unit(seed, 256);
+            let near = t.nearest(&q, 1);
+            assert_eq!(near[0].slug, format!("a{seed}"));
+        }
+    }
+
+    #[test]
+    fn popcnt_and_plain_hamming_agree() {
+        let t = table_of(300);
+        let q = signature(&quantize(&unit(5, 256)).1);
+        let mut a = vec![0u16; 300];
+        let mut b = vec![0u16; 300];
+        hamming_into(&t.signatures, &q, &mut a);
+        hamming_plain(&t.signatures, &q, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a[5], 0);
+    }
+}
