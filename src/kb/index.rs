@@ -417,6 +417,8 @@ pub struct OpenIndex {
     pub html: HtmlStore,
     /// Query words already expanded against this snapshot's dictionary.
     pub words: super::search::WordCache,
+    /// Query texts already embedded and scanned against this snapshot's vectors.
+    pub meanings: super::search::MeaningCache,
     /// One vector per section of every article in this snapshot (`vectors.bin`).
     pub vectors: Arc<SectionVectors>,
 }
@@ -535,6 +537,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         facets,
         html,
         words: Default::default(),
+        meanings: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -673,6 +676,7 @@ pub fn build_generation(
         facets,
         html,
         words: Default::default(),
+        meanings: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -714,6 +718,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
             unsynced_updates: None,
         },
         words: Default::default(),
+        meanings: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -822,6 +827,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             facets,
             html,
             words: Default::default(),
+            meanings: Default::default(),
             vectors: Arc::new(vectors),
         })
     })();

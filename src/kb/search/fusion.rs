@@ -24,8 +24,9 @@
 //! ratio 0.4, is at or above lexical search on every tuning set.
 
 use tantivy::collector::{Collector, DocSetCollector, SegmentCollector};
-use tantivy::query::TermSetQuery;
-use tantivy::{DocId, SegmentOrdinal, SegmentReader};
+use tantivy::index::SegmentId;
+use tantivy::query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Scorer, Weight};
+use tantivy::{BitSet, DocId, DocSet, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use super::*;
 use crate::kb::semantic::Embedder;
@@ -48,15 +49,16 @@ impl SemanticMatches {
     /// lexical match needs no minimum similarity.)
     pub(super) fn rank_lexical_matches(&mut self, idx: &OpenIndex, lexical: &[DocAddress]) {
         let mut cards = Cards::new(idx);
-        for addr in lexical {
-            if self.ranked.iter().any(|(a, ..)| a == addr) {
-                continue;
-            }
-            let Some(card) = cards.get(*addr) else {
-                continue;
-            };
-            if let Some((sim, section)) = idx.vectors.similarity_of(card.slug, &self.vector) {
-                self.ranked.push((*addr, sim, section));
+        let unranked: Vec<(DocAddress, &str)> = lexical
+            .iter()
+            .filter(|addr| !self.ranked.iter().any(|(a, ..)| a == *addr))
+            .filter_map(|addr| Some((*addr, cards.get(*addr)?.slug)))
+            .collect();
+        let slugs: Vec<&str> = unranked.iter().map(|(_, slug)| *slug).collect();
+        let similarities = idx.vectors.similarity_of(&slugs, &self.vector);
+        for ((addr, _), similarity) in unranked.into_iter().zip(similarities) {
+            if let Some((sim, section)) = similarity {
+                self.ranked.push((addr, sim, section));
             }
         }
         self.ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -71,7 +73,7 @@ const NEAREST_SECTIONS: usize = 200;
 /// similar enough, or every candidate filtered out).
 pub(super) fn semantic_matches(
     idx: &OpenIndex,
-    settings: &SearchSettings,
+    settings: &Arc<SearchSettings>,
     parsed: &ParsedQuery,
     words: &[WordTerms],
     constraints: &[(Occur, Box<dyn Query>)],
@@ -93,8 +95,56 @@ pub(super) fn semantic_matches(
         text.push_str(p);
     }
     let query = Embedder::builtin().embed_query(&text);
+    let found = match idx.meanings.get(settings, &text) {
+        Some(found) => found,
+        None => {
+            let found = nearest_articles(idx, settings, &query);
+            idx.meanings.put(settings, text, found.clone());
+            found
+        }
+    };
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let slugs: Box<dyn Query> =
+        Box::new(DocListQuery::new(idx, found.iter().map(|(addr, ..)| *addr)));
+    let found: Vec<(DocAddress, f32, Option<usize>)> = found.to_vec();
+    let ranked = if constraints.is_empty() {
+        found
+    } else {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, slugs.box_clone())];
+        clauses.extend(constraints.iter().map(|(o, q)| (*o, q.box_clone())));
+        let passing = idx
+            .searcher
+            .search(&BooleanQuery::new(clauses), &DocSetCollector)?;
+        found
+            .into_iter()
+            .filter(|(addr, ..)| passing.contains(addr))
+            .collect()
+    };
+    if ranked.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(SemanticMatches {
+        ranked,
+        slugs,
+        vector: query,
+    }))
+}
+
+/// An article near a query in meaning: (its document in the snapshot, similarity,
+/// nearest section).
+pub(super) type NearArticle = (DocAddress, f32, Option<usize>);
+
+/// The articles nearest to `query`, each with its best row, most similar first: at most
+/// [`SearchSettings::semantic_candidates`], none under the minimum similarity.
+fn nearest_articles(
+    idx: &OpenIndex,
+    settings: &SearchSettings,
+    query: &[f32],
+) -> Arc<[NearArticle]> {
     let mut best: Vec<(&str, f32, Option<usize>)> = Vec::new();
-    for near in idx.vectors.nearest(&query, NEAREST_SECTIONS) {
+    for near in idx.vectors.nearest(query, NEAREST_SECTIONS) {
         if near.similarity < settings.semantic_min_similarity
             || best.len() >= settings.semantic_candidates
         {
@@ -104,40 +154,137 @@ pub(super) fn semantic_matches(
             best.push((near.slug, near.similarity, near.section));
         }
     }
-    if best.is_empty() {
-        return Ok(None);
-    }
-    let f = &idx.fields;
-    let terms = best
-        .iter()
-        .map(|(slug, ..)| Term::from_field_text(f.slug, slug));
-    let slugs: Box<dyn Query> = Box::new(TermSetQuery::new(terms));
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, slugs.box_clone())];
-    clauses.extend(constraints.iter().map(|(o, q)| (*o, q.box_clone())));
-    let passing = idx
-        .searcher
-        .search(&BooleanQuery::new(clauses), &DocSetCollector)?;
-    let mut cards = Cards::new(idx);
-    let mut by_slug: HashMap<&str, DocAddress> = HashMap::with_capacity(passing.len());
-    for addr in passing {
-        if let Some(card) = cards.get(addr) {
-            if let Some((slug, ..)) = best.iter().find(|(s, ..)| *s == card.slug) {
-                by_slug.insert(slug, addr);
-            }
+    best.into_iter()
+        .filter_map(|(slug, sim, section)| {
+            Some((
+                doc_of_slug(&idx.searcher, idx.fields.slug, slug)?,
+                sim,
+                section,
+            ))
+        })
+        .collect()
+}
+
+/// The nearest articles (as the snapshot's documents) of query texts already embedded
+/// against one snapshot, under one set of search settings: the scan of every section's signature is most of the
+/// semantic stage's cost, and as-you-type search sends the same meaningful words
+/// keystroke after keystroke (a half-typed last word counts by its completion). It
+/// lives in the snapshot, so an index update starts a new one; bounded, emptied when
+/// full, dropped when the settings change.
+#[derive(Default)]
+pub struct MeaningCache {
+    inner: std::sync::Mutex<Option<MeaningCacheInner>>,
+}
+
+struct MeaningCacheInner {
+    settings: Arc<SearchSettings>,
+    texts: HashMap<String, Arc<[NearArticle]>>,
+}
+
+/// Most query texts a snapshot's meaning cache holds before it starts over.
+const MEANING_CACHE_MAX: usize = 5_000;
+
+impl MeaningCache {
+    fn get(&self, settings: &Arc<SearchSettings>, text: &str) -> Option<Arc<[NearArticle]>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.as_ref() {
+            Some(c) if Arc::ptr_eq(&c.settings, settings) => c.texts.get(text).cloned(),
+            _ => None,
         }
     }
-    let ranked: Vec<(DocAddress, f32, Option<usize>)> = best
-        .iter()
-        .filter_map(|(slug, sim, section)| Some((*by_slug.get(slug)?, *sim, *section)))
-        .collect();
-    if ranked.is_empty() {
-        return Ok(None);
+
+    fn put(&self, settings: &Arc<SearchSettings>, text: String, near: Arc<[NearArticle]>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = match inner.as_ref() {
+            Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.texts.len() >= MEANING_CACHE_MAX,
+            None => true,
+        };
+        if fresh {
+            *inner = Some(MeaningCacheInner {
+                settings: settings.clone(),
+                texts: HashMap::new(),
+            });
+        }
+        if let Some(c) = inner.as_mut() {
+            c.texts.insert(text, near);
+        }
     }
-    Ok(Some(SemanticMatches {
-        ranked,
-        slugs,
-        vector: query,
-    }))
+}
+
+/// Matches exactly a list of one snapshot's documents, each with score 0: the semantic
+/// matches inside a tantivy query (filters, exclusions, phrases, the union with the
+/// lexical query), without a term lookup per slug.
+#[derive(Clone, Debug)]
+pub(super) struct DocListQuery {
+    docs: Arc<HashMap<SegmentId, Vec<DocId>>>,
+}
+
+impl DocListQuery {
+    fn new(idx: &OpenIndex, docs: impl Iterator<Item = DocAddress>) -> Self {
+        let mut by_segment: HashMap<SegmentId, Vec<DocId>> = HashMap::new();
+        for addr in docs {
+            let segment = idx.searcher.segment_reader(addr.segment_ord).segment_id();
+            by_segment.entry(segment).or_default().push(addr.doc_id);
+        }
+        DocListQuery {
+            docs: Arc::new(by_segment),
+        }
+    }
+}
+
+impl Query for DocListQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(DocListWeight(self.docs.clone())))
+    }
+}
+
+struct DocListWeight(Arc<HashMap<SegmentId, Vec<DocId>>>);
+
+impl Weight for DocListWeight {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut set = BitSet::with_max_value(reader.max_doc());
+        for &doc in self.0.get(&reader.segment_id()).into_iter().flatten() {
+            if doc < reader.max_doc() {
+                set.insert(doc);
+            }
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), 0.0)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let listed = self
+            .0
+            .get(&reader.segment_id())
+            .is_some_and(|docs| docs.contains(&doc));
+        if listed {
+            Ok(Explanation::new("a semantic match", 0.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} is not a semantic match"
+            )))
+        }
+    }
+}
+
+/// The live document whose `field` (an untokenized field such as the slug) is `value`.
+fn doc_of_slug(searcher: &Searcher, field: Field, value: &str) -> Option<DocAddress> {
+    let term = Term::from_field_text(field, value);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let Ok(index) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                return Some(DocAddress::new(ord as u32, doc));
+            }
+            doc = postings.advance();
+        }
+    }
+    None
 }
 
 /// The rank at which a lexical match's rank part has halved.

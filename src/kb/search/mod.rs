@@ -59,6 +59,7 @@ mod words;
 
 pub use self::browse::*;
 use self::clauses::*;
+pub use self::fusion::MeaningCache;
 use self::fusion::*;
 pub use self::hits::*;
 pub use self::settings::*;

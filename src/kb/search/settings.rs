@@ -112,7 +112,7 @@ impl Default for SearchSettings {
             // customers' words), never on the held-out halves: see README, Relevance.
             semantic_ratio: 0.4,
             semantic_min_similarity: 0.35,
-            semantic_candidates: 50,
+            semantic_candidates: 30,
             semantic_min_words: 2,
         }
     }
@@ -187,7 +187,7 @@ pub const MAX_FACET_VALUES: usize = 100;
 
 /// Lexical matches that fusion ranks against the semantic ones (at least; a page
 /// further down ranks down to its end).
-pub const FUSION_WINDOW: usize = 50;
+pub const FUSION_WINDOW: usize = 20;
 
 // Tier scores: large enough that the BM25 part of one word (a max over its stems,
 // bounded by field boosts times IDF) never bridges a tier.

@@ -151,20 +151,41 @@ impl SectionVectors {
         }
     }
 
-    /// The similarity of `slug`'s nearest row to `query`, and which section it is
-    /// (`None`: the article as a whole); `None` when the article has no rows.
-    pub fn similarity_of(&self, slug: &str, query: &[f32]) -> Option<(f32, Option<usize>)> {
-        let &(start, end) = self.spans.get(slug)?;
+    /// For each of `slugs`, the similarity of its article's nearest row to `query` and
+    /// which section that is (`None`: the article as a whole); `None` for an article
+    /// without rows.
+    pub fn similarity_of(
+        &self,
+        slugs: &[&str],
+        query: &[f32],
+    ) -> Vec<Option<(f32, Option<usize>)>> {
         let (q_scale, q) = quantize(query);
-        let d = self.dim;
-        (start..end)
-            .map(|row| {
-                let sim = dot_i8(&q, &self.values[row * d..(row + 1) * d]) as f32
-                    * q_scale
-                    * self.scales[row];
-                (sim, self.section_of(row))
+        let mut rows = Vec::new();
+        let spans: Vec<Option<(usize, usize)>> =
+            slugs.iter().map(|s| self.spans.get(*s).copied()).collect();
+        for &(start, end) in spans.iter().flatten() {
+            rows.extend(start..end);
+        }
+        let mut dots = vec![0i32; rows.len()];
+        dot_rows(&q, &self.values, self.dim, &rows, &mut dots);
+        let mut at = 0;
+        spans
+            .into_iter()
+            .map(|span| {
+                let (start, end) = span?;
+                let best = (start..end)
+                    .zip(&dots[at..at + (end - start)])
+                    .map(|(row, &dot)| {
+                        (
+                            dot as f32 * q_scale * self.scales[row],
+                            self.section_of(row),
+                        )
+                    })
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                at += end - start;
+                best
             })
-            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .collect()
     }
 
     fn section_of(&self, row: usize) -> Option<usize> {
@@ -262,18 +283,18 @@ impl SectionVectors {
         if q_scale == 0.0 {
             return Vec::new();
         }
-        let d = self.dim;
-        let score = |row: usize| -> f32 {
-            dot_i8(&q, &self.values[row * d..(row + 1) * d]) as f32 * q_scale * self.scales[row]
-        };
-        let mut scored: Vec<(f32, usize)> = if self.len() <= EXACT_SCAN_MAX {
-            (0..self.len()).map(|row| (score(row), row)).collect()
+        let rows: Vec<usize> = if self.len() <= EXACT_SCAN_MAX {
+            (0..self.len()).collect()
         } else {
             self.by_signature(&signature(&q), RESCORED)
-                .into_iter()
-                .map(|row| (score(row), row))
-                .collect()
         };
+        let mut dots = vec![0i32; rows.len()];
+        dot_rows(&q, &self.values, self.dim, &rows, &mut dots);
+        let mut scored: Vec<(f32, usize)> = rows
+            .iter()
+            .zip(&dots)
+            .map(|(&row, &dot)| (dot as f32 * q_scale * self.scales[row], row))
+            .collect();
         let k = k.min(scored.len());
         if k < scored.len() {
             scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -438,10 +459,46 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         .sum()
 }
 
+/// `out[i]` = the dot product of `q` with row `rows[i]` of `values` (rows of `dim`).
+fn dot_rows(q: &[i8], values: &[i8], dim: usize, rows: &[usize], out: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { dot_rows_avx2(q, values, dim, rows, out) };
+            return;
+        }
+    }
+    dot_rows_plain(q, values, dim, rows, out);
+}
+
+#[inline(always)]
+fn dot_rows_plain(q: &[i8], values: &[i8], dim: usize, rows: &[usize], out: &mut [i32]) {
+    for (&row, o) in rows.iter().zip(out.iter_mut()) {
+        *o = dot_i8(q, &values[row * dim..(row + 1) * dim]);
+    }
+}
+
+/// [`dot_rows_plain`] compiled for AVX2, where the compiler turns the widening
+/// multiply-add into `vpmaddwd` over 16 values at a time (x86-64's baseline SSE2
+/// widens byte by byte): the rescoring of a large table's candidates.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dot_rows_avx2(q: &[i8], values: &[i8], dim: usize, rows: &[usize], out: &mut [i32]) {
+    dot_rows_plain(q, values, dim, rows, out)
+}
+
 /// The Hamming distance of each signature in `all` (rows of `q.len()` words) to `q`.
 fn hamming_into(all: &[u64], q: &[u64], out: &mut [u16]) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU has both, checked just above.
+            unsafe { hamming_avx2(all, q, out) };
+            return;
+        }
         if std::arch::is_x86_feature_detected!("popcnt") {
             // SAFETY: the CPU has `popcnt`, checked just above.
             unsafe { hamming_popcnt(all, q, out) };
@@ -453,6 +510,17 @@ fn hamming_into(all: &[u64], q: &[u64], out: &mut [u16]) {
 
 #[inline(always)]
 fn hamming_plain(all: &[u64], q: &[u64], out: &mut [u16]) {
+    if let Ok(q4) = <&[u64; 4]>::try_from(q) {
+        // 256 dimensions, the built-in model's: a fixed-size row unrolls the loop.
+        let (rows, _) = all.as_chunks::<4>();
+        for (row, d) in rows.iter().zip(out.iter_mut()) {
+            *d = ((row[0] ^ q4[0]).count_ones()
+                + (row[1] ^ q4[1]).count_ones()
+                + (row[2] ^ q4[2]).count_ones()
+                + (row[3] ^ q4[3]).count_ones()) as u16;
+        }
+        return;
+    }
     for (row, d) in all.chunks_exact(q.len()).zip(out.iter_mut()) {
         *d = row
             .iter()
@@ -467,6 +535,13 @@ fn hamming_plain(all: &[u64], q: &[u64], out: &mut [u16]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
 fn hamming_popcnt(all: &[u64], q: &[u64], out: &mut [u16]) {
+    hamming_plain(all, q, out)
+}
+
+/// [`hamming_plain`] with `popcnt` and AVX2 (wider xor and loads).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,avx2")]
+fn hamming_avx2(all: &[u64], q: &[u64], out: &mut [u16]) {
     hamming_plain(all, q, out)
 }
 
@@ -523,6 +598,18 @@ mod tests {
             let near = t.nearest(&q, 1);
             assert_eq!(near[0].slug, format!("a{seed}"));
         }
+    }
+
+    #[test]
+    fn vectorized_and_plain_dot_products_agree() {
+        let t = table_of(64);
+        let q = quantize(&unit(9, 256)).1;
+        let rows: Vec<usize> = (0..64).rev().collect();
+        let mut a = vec![0i32; 64];
+        let mut b = vec![0i32; 64];
+        dot_rows(&q, &t.values, 256, &rows, &mut a);
+        dot_rows_plain(&q, &t.values, 256, &rows, &mut b);
+        assert_eq!(a, b);
     }
 
     #[test]
