@@ -78,7 +78,10 @@ async fn a_question_finds_the_article_that_answers_it_without_sharing_its_words(
     let app = spawn_app(dir.path()).await;
     let q = urlencode(QUESTION);
     let lexical = slugs(&search(&app, &format!("q={q}&semantic_ratio=0")).await);
-    assert!(!lexical.is_empty(), "words alone find the articles sharing them");
+    assert!(
+        !lexical.is_empty(),
+        "words alone find the articles sharing them"
+    );
     assert!(
         !lexical.contains(&"shipping/track-a-parcel".to_string()),
         "words alone miss the answer: {lexical:?}"
