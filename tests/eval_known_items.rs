@@ -34,15 +34,15 @@ fn docker_docs_known_items_hit_at_3_meets_the_target() {
     );
 }
 
-/// A floor under today's lexical search on the held-out half of the queries written in
-/// customers' words (`eval/docker-docs-users-heldout.tsv`, hit@3 0.678 when written):
-/// a ranking change may not lose what the engine already finds there. The issue's
-/// target for hybrid search (0.90) is measured by `helpcenter eval`, not held here yet.
-/// Tune on `docker-docs-users-tune.tsv`, never on this half.
-const USERS_HELDOUT_FLOOR_HIT_AT_3: f64 = 0.66;
+/// A floor under today's hybrid search (the default) on the held-out half of the
+/// queries written in customers' words (`eval/docker-docs-users-heldout.tsv`): hit@3
+/// 0.814 when hybrid search landed, 0.678 with words alone. A ranking change may not
+/// lose what the engine finds there. The target (0.90) is not met; README,
+/// Relevance. Tune on `docker-docs-users-tune.tsv`, never on this half.
+const USERS_HELDOUT_FLOOR_HIT_AT_3: f64 = 0.79;
 
 #[test]
-fn docker_docs_questions_in_customers_words_keep_todays_held_out_hit_at_3() {
+fn docker_docs_questions_in_customers_words_keep_hybrid_searchs_held_out_hit_at_3() {
     let Some(corpus) = common::shared_corpus("docker-docs") else {
         return; // reported by shared_corpus
     };

@@ -140,7 +140,15 @@ impl SectionVectors {
         table
     }
 
+    /// Indexes each article's rows and gives back the tables' spare capacity (a table
+    /// grown row by row holds up to twice its size otherwise).
     fn index_spans(&mut self) {
+        self.slugs.shrink_to_fit();
+        self.sections.shrink_to_fit();
+        self.hashes.shrink_to_fit();
+        self.scales.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.signatures.shrink_to_fit();
         self.spans.clear();
         let mut start = 0;
         for row in 1..=self.len() {
@@ -200,6 +208,8 @@ impl SectionVectors {
         let mut gone: HashSet<&str> = remove.iter().map(String::as_str).collect();
         gone.extend(add.iter().map(|a| a.slug.as_str()));
         let mut table = SectionVectors::empty(embedder);
+        table.values.reserve_exact(self.values.len());
+        table.signatures.reserve_exact(self.signatures.len());
         for row in 0..self.len() {
             if !gone.contains(&*self.slugs[row]) {
                 table.push_row_from(self, row, self.slugs[row].clone(), self.sections[row]);
@@ -342,13 +352,14 @@ impl SectionVectors {
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let tmp = dir.join(format!("{VECTORS_FILE}.tmp"));
         {
-            let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
+            let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
             out.write_all(MAGIC)?;
             out.write_all(&(self.model.len() as u16).to_le_bytes())?;
             out.write_all(self.model.as_bytes())?;
             out.write_all(&(self.dim as u32).to_le_bytes())?;
             out.write_all(&(self.len() as u64).to_le_bytes())?;
             let d = self.dim;
+            let mut bytes = vec![0u8; d];
             for row in 0..self.len() {
                 let slug = self.slugs[row].as_bytes();
                 out.write_all(&(slug.len() as u16).to_le_bytes())?;
@@ -356,8 +367,9 @@ impl SectionVectors {
                 out.write_all(&self.sections[row].to_le_bytes())?;
                 out.write_all(&self.hashes[row])?;
                 out.write_all(&self.scales[row].to_le_bytes())?;
-                let values = &self.values[row * d..(row + 1) * d];
-                let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+                for (b, &v) in bytes.iter_mut().zip(&self.values[row * d..(row + 1) * d]) {
+                    *b = v as u8;
+                }
                 out.write_all(&bytes)?;
             }
             out.flush()?;
@@ -366,63 +378,70 @@ impl SectionVectors {
     }
 
     /// Reads the table of `dir`; `None` when it is missing, damaged or made by another
-    /// model than `embedder` (the caller rebuilds the generation).
+    /// model than `embedder` (the caller rebuilds the generation). Streams the file
+    /// into tables of exactly its size: reading it whole first would hold it twice.
     pub fn read(dir: &Path, embedder: &Embedder) -> Option<Self> {
-        let mut bytes = Vec::new();
-        std::fs::File::open(dir.join(VECTORS_FILE))
-            .ok()?
-            .read_to_end(&mut bytes)
-            .ok()?;
-        let mut r = Reader(&bytes);
-        if r.take(8)? != MAGIC {
+        let file = std::fs::File::open(dir.join(VECTORS_FILE)).ok()?;
+        let size = file.metadata().ok()?.len();
+        let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+        if read_exact::<8>(&mut r)? != *MAGIC {
             return None;
         }
-        let model_len = u16::from_le_bytes(r.array()?) as usize;
-        let model = std::str::from_utf8(r.take(model_len)?).ok()?;
-        let dim = u32::from_le_bytes(r.array()?) as usize;
-        if model != embedder.id() || dim != embedder.dim() {
+        let model_len = u16::from_le_bytes(read_exact(&mut r)?) as usize;
+        let mut model = vec![0u8; model_len];
+        r.read_exact(&mut model).ok()?;
+        let dim = u32::from_le_bytes(read_exact(&mut r)?) as usize;
+        if model != embedder.id().as_bytes() || dim != embedder.dim() {
             return None;
         }
-        let rows = u64::from_le_bytes(r.array()?) as usize;
+        let rows = u64::from_le_bytes(read_exact(&mut r)?) as usize;
+        // Each row takes more than `dim` bytes: a larger count is a damaged file.
+        if rows as u64 > size / dim as u64 {
+            return None;
+        }
         let mut table = SectionVectors::empty(embedder);
+        table.slugs.reserve_exact(rows);
+        table.sections.reserve_exact(rows);
+        table.hashes.reserve_exact(rows);
+        table.scales.reserve_exact(rows);
+        table.values.reserve_exact(rows * dim);
+        table.signatures.reserve_exact(rows * dim.div_ceil(64));
         let mut slug: Arc<str> = Arc::from("");
-        for _ in 0..rows.min(bytes.len()) {
-            let len = u16::from_le_bytes(r.array()?) as usize;
-            let s = std::str::from_utf8(r.take(len)?).ok()?;
+        let mut text = Vec::new();
+        let mut values = vec![0u8; dim];
+        for _ in 0..rows {
+            let len = u16::from_le_bytes(read_exact(&mut r)?) as usize;
+            text.resize(len, 0);
+            r.read_exact(&mut text).ok()?;
+            let s = std::str::from_utf8(&text).ok()?;
             if *slug != *s {
                 slug = Arc::from(s);
             }
-            let section = u32::from_le_bytes(r.array()?);
-            let hash: [u8; 16] = r.array()?;
-            let scale = f32::from_le_bytes(r.array()?);
-            let values: Vec<i8> = r.take(dim)?.iter().map(|&b| b as i8).collect();
+            let section = u32::from_le_bytes(read_exact(&mut r)?);
+            let hash: [u8; 16] = read_exact(&mut r)?;
+            let scale = f32::from_le_bytes(read_exact(&mut r)?);
+            r.read_exact(&mut values).ok()?;
+            let row: Vec<i8> = values.iter().map(|&b| b as i8).collect();
             table.slugs.push(slug.clone());
             table.sections.push(section);
             table.hashes.push(hash);
             table.scales.push(scale);
-            table.signatures.extend(signature(&values));
-            table.values.extend(values);
+            table.signatures.extend(signature(&row));
+            table.values.extend(row);
+        }
+        // Nothing may follow the last row.
+        if r.read(&mut [0u8; 1]).ok()? != 0 {
+            return None;
         }
         table.index_spans();
-        (table.len() == rows && r.0.is_empty()).then_some(table)
+        Some(table)
     }
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
+fn read_exact<const N: usize>(r: &mut impl Read) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    r.read_exact(&mut out).ok()?;
+    Some(out)
 }
 
 /// A unit vector as int8 with one scale (`max|x| / 127`); all zeros keep scale 0.
