@@ -4,16 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{articles_dir, demo_articles, spawn_app, spawn_app_in_place, urlencode};
-
-fn hit_slugs(json: &serde_json::Value) -> Vec<String> {
-    json["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["slug"].as_str().unwrap().to_string())
-        .collect()
-}
+use common::{articles_dir, demo_articles, hit_slugs, spawn_app, spawn_app_in_place, urlencode};
 
 #[tokio::test]
 async fn customer_finds_the_invoice_article_despite_a_typo() {

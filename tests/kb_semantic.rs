@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{articles_dir, spawn_app, urlencode, wait_until, TestApp};
+use common::{articles_dir, hit_slugs, spawn_app, urlencode, wait_until, TestApp};
 use helpcenter::kb::search::SearchRequest;
 use helpcenter::kb::KnowledgeBase;
 
@@ -63,21 +63,12 @@ async fn search(app: &TestApp, query: &str) -> serde_json::Value {
     app.search(query).await
 }
 
-fn slugs(json: &serde_json::Value) -> Vec<String> {
-    json["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["slug"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_question_finds_the_article_that_answers_it_without_sharing_its_words() {
     let dir = help_center(TRACKING);
     let app = spawn_app(dir.path()).await;
     let q = urlencode(QUESTION);
-    let lexical = slugs(&search(&app, &format!("q={q}&semantic_ratio=0")).await);
+    let lexical = hit_slugs(&search(&app, &format!("q={q}&semantic_ratio=0")).await);
     assert!(
         !lexical.is_empty(),
         "words alone find the articles sharing them"
@@ -89,7 +80,7 @@ async fn a_question_finds_the_article_that_answers_it_without_sharing_its_words(
     // The default ratio (0.4) keeps the articles sharing the words first and adds the
     // answer on the same page; leaning on meaning puts it first.
     let hybrid = search(&app, &format!("q={q}")).await;
-    let found = slugs(&hybrid);
+    let found = hit_slugs(&hybrid);
     assert!(
         found.iter().any(|s| s == "shipping/track-a-parcel"),
         "{found:?}"
@@ -113,7 +104,7 @@ async fn a_question_finds_the_article_that_answers_it_without_sharing_its_words(
         "{hybrid}"
     );
     let semantic = search(&app, &format!("q={q}&semantic_ratio=1")).await;
-    assert_eq!(slugs(&semantic)[0], "shipping/track-a-parcel");
+    assert_eq!(hit_slugs(&semantic)[0], "shipping/track-a-parcel");
 }
 
 #[tokio::test]
@@ -133,7 +124,7 @@ async fn a_category_filter_holds_for_semantic_matches() {
     let app = spawn_app(dir.path()).await;
     let q = urlencode(QUESTION);
     let json = search(&app, &format!("q={q}&category=orders&semantic_ratio=1")).await;
-    assert_eq!(slugs(&json), vec!["orders/gift-wrap"], "{json}");
+    assert_eq!(hit_slugs(&json), vec!["orders/gift-wrap"], "{json}");
     assert_eq!(json["total"], 1);
     let categories = &json["facets"]["category"];
     assert!(
@@ -147,13 +138,13 @@ async fn an_exclusion_and_a_phrase_hold_for_semantic_matches() {
     let dir = help_center(TRACKING);
     let app = spawn_app(dir.path()).await;
     let q = urlencode(&format!("{QUESTION} -tracking"));
-    let excluded = slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
+    let excluded = hit_slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
     assert!(
         !excluded.contains(&"shipping/track-a-parcel".to_string()),
         "{excluded:?}"
     );
     let q = urlencode(&format!("{QUESTION} \"by hand\""));
-    let phrase = slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
+    let phrase = hit_slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
     assert_eq!(phrase, vec!["orders/gift-wrap"]);
 }
 
@@ -162,7 +153,7 @@ async fn an_edit_changes_the_articles_vector() {
     let dir = help_center("Pick a colour theme for the dashboard in your settings.");
     let app = spawn_app(dir.path()).await;
     let q = urlencode(QUESTION);
-    let before = slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
+    let before = hit_slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
     assert!(
         !before.contains(&"shipping/track-a-parcel".to_string()),
         "{before:?}"
@@ -173,7 +164,7 @@ async fn an_edit_changes_the_articles_vector() {
     )
     .unwrap();
     wait_until(Duration::from_secs(20), || async {
-        let found = slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
+        let found = hit_slugs(&search(&app, &format!("q={q}&semantic_ratio=1")).await);
         found.first().map(String::as_str) == Some("shipping/track-a-parcel")
     })
     .await;
@@ -228,4 +219,20 @@ fn a_restart_reuses_the_section_vectors_and_a_missing_vector_file_rebuilds() {
         "a generation without its vectors is rebuilt"
     );
     assert_eq!(rebuilt.search(&question).unwrap().hits[0].slug, answer);
+}
+
+#[tokio::test]
+async fn pages_of_a_hybrid_search_neither_overlap_nor_skip_an_article() {
+    let dir = help_center(TRACKING);
+    let app = spawn_app(dir.path()).await;
+    let q = urlencode(QUESTION);
+    let whole = hit_slugs(&search(&app, &format!("q={q}&limit=10")).await);
+    assert!(whole.len() >= 3, "{whole:?}");
+    let mut paged = Vec::new();
+    for offset in (0..whole.len()).step_by(2) {
+        paged.extend(hit_slugs(
+            &search(&app, &format!("q={q}&limit=2&offset={offset}")).await,
+        ));
+    }
+    assert_eq!(paged, whole);
 }

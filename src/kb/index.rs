@@ -417,7 +417,7 @@ pub struct OpenIndex {
     pub html: HtmlStore,
     /// Query words already expanded against this snapshot's dictionary.
     pub words: super::search::WordCache,
-    /// Query texts already embedded and scanned against this snapshot's vectors.
+    /// Query texts whose nearest articles this snapshot's vectors already gave.
     pub meanings: super::search::MeaningCache,
     /// One vector per section of every article in this snapshot (`vectors.bin`).
     pub vectors: Arc<SectionVectors>,
@@ -789,14 +789,18 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             writer.add_document(document(&idx.fields, a, at, card_at))?;
         }
         html.flush()?;
-        // Before the commit: a batch whose vectors cannot be written is rolled back whole.
+        // Staged before the commit (a batch whose vectors cannot be written is rolled
+        // back whole), in place only after it: a failed commit leaves the file as it was.
         let vectors = idx
             .vectors
             .updated(Embedder::builtin(), &update.delete_slugs, &update.add);
         if let Some(dir) = &idx.dir {
-            vectors.write(dir)?;
+            vectors.stage(dir)?;
         }
         writer.commit()?;
+        if let Some(dir) = &idx.dir {
+            SectionVectors::publish(dir)?;
+        }
         idx.reader.reload()?;
         let searcher = idx.reader.searcher();
         let facets = Arc::new(FacetTable::build_reusing(Some(&idx.facets), &searcher)?);

@@ -76,6 +76,18 @@ impl TestApp {
     }
 }
 
+/// The slugs of a search reply's hits, in order.
+pub fn hit_slugs(json: &serde_json::Value) -> Vec<String> {
+    json["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .map(|h| h["slug"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -7,7 +7,7 @@
 //! [`SearchSettings::semantic_min_words`] significant words the index knows is not
 //! embedded at all (gibberish has no neighbours worth showing, whatever its
 //! similarity, and one word is a lookup that the dictionary serves better). The rest must pass the same filters, exclusions and phrases as a
-//! lexical match (one tantivy query over their slugs). The lexical and semantic
+//! lexical match (a `DocListQuery` of their documents inside the tantivy query). The lexical and semantic
 //! rankings are then merged by a convex combination:
 //!
 //! ```text
@@ -40,6 +40,9 @@ pub(super) struct SemanticMatches {
     pub(super) slugs: Box<dyn Query>,
     /// The query's vector.
     pub(super) vector: Vec<f32>,
+    /// The similarity of the nearest article (before filters): the semantic scale's
+    /// top, the same for every page of the query.
+    pub(super) best_similarity: f32,
 }
 
 impl SemanticMatches {
@@ -99,13 +102,15 @@ pub(super) fn semantic_matches(
         Some(found) => found,
         None => {
             let found = nearest_articles(idx, settings, &query);
-            idx.meanings.put(settings, text, found.clone());
+            idx.meanings
+                .put(settings, text, found.clone(), MEANING_CACHE_MAX);
             found
         }
     };
     if found.is_empty() {
         return Ok(None);
     }
+    let best_similarity = found.iter().map(|(_, sim, _)| *sim).fold(0.0f32, f32::max);
     let slugs: Box<dyn Query> =
         Box::new(DocListQuery::new(idx, found.iter().map(|(addr, ..)| *addr)));
     let found: Vec<(DocAddress, f32, Option<usize>)> = found.to_vec();
@@ -129,12 +134,13 @@ pub(super) fn semantic_matches(
         ranked,
         slugs,
         vector: query,
+        best_similarity,
     }))
 }
 
 /// An article near a query in meaning: (its document in the snapshot, similarity,
 /// nearest section).
-pub(super) type NearArticle = (DocAddress, f32, Option<usize>);
+pub type NearArticle = (DocAddress, f32, Option<usize>);
 
 /// The articles nearest to `query`, each with its best row, most similar first: at most
 /// [`SearchSettings::semantic_candidates`], none under the minimum similarity.
@@ -165,51 +171,16 @@ fn nearest_articles(
         .collect()
 }
 
-/// The nearest articles (as the snapshot's documents) of query texts already embedded
+/// The nearest articles (as the snapshot's documents) of query texts already scanned
 /// against one snapshot, under one set of search settings: the scan of every section's signature is most of the
 /// semantic stage's cost, and as-you-type search sends the same meaningful words
 /// keystroke after keystroke (a half-typed last word counts by its completion). It
 /// lives in the snapshot, so an index update starts a new one; bounded, emptied when
 /// full, dropped when the settings change.
-#[derive(Default)]
-pub struct MeaningCache {
-    inner: std::sync::Mutex<Option<MeaningCacheInner>>,
-}
-
-struct MeaningCacheInner {
-    settings: Arc<SearchSettings>,
-    texts: HashMap<String, Arc<[NearArticle]>>,
-}
+pub type MeaningCache = SnapshotCache<String, Arc<[NearArticle]>>;
 
 /// Most query texts a snapshot's meaning cache holds before it starts over.
 const MEANING_CACHE_MAX: usize = 5_000;
-
-impl MeaningCache {
-    fn get(&self, settings: &Arc<SearchSettings>, text: &str) -> Option<Arc<[NearArticle]>> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        match inner.as_ref() {
-            Some(c) if Arc::ptr_eq(&c.settings, settings) => c.texts.get(text).cloned(),
-            _ => None,
-        }
-    }
-
-    fn put(&self, settings: &Arc<SearchSettings>, text: String, near: Arc<[NearArticle]>) {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = match inner.as_ref() {
-            Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.texts.len() >= MEANING_CACHE_MAX,
-            None => true,
-        };
-        if fresh {
-            *inner = Some(MeaningCacheInner {
-                settings: settings.clone(),
-                texts: HashMap::new(),
-            });
-        }
-        if let Some(c) = inner.as_mut() {
-            c.texts.insert(text, near);
-        }
-    }
-}
 
 /// Matches exactly a list of one snapshot's documents, each with score 0: the semantic
 /// matches inside a tantivy query (filters, exclusions, phrases, the union with the
@@ -297,17 +268,14 @@ pub(super) fn fuse(
     lexical: &[(Score, DocAddress)],
     semantic: &[(DocAddress, f32, Option<usize>)],
     ratio: f32,
+    semantic_best: f32,
 ) -> Vec<(Score, DocAddress)> {
     let lexical_best = lexical
         .iter()
         .map(|(s, _)| *s)
         .fold(0.0f32, f32::max)
         .max(f32::MIN_POSITIVE);
-    let semantic_best = semantic
-        .iter()
-        .map(|(_, s, _)| *s)
-        .fold(0.0f32, f32::max)
-        .max(f32::MIN_POSITIVE);
+    let semantic_best = semantic_best.max(f32::MIN_POSITIVE);
     // (fused score, first seen: lexical rank, then semantic rank after all lexical ones)
     let mut scores: HashMap<DocAddress, (Score, usize)> =
         HashMap::with_capacity(lexical.len() + semantic.len());
@@ -322,7 +290,7 @@ pub(super) fn fuse(
     }
     for (rank, (addr, similarity, _)) in semantic.iter().enumerate() {
         let e = scores.entry(*addr).or_insert((0.0, lexical.len() + rank));
-        e.0 += ratio * (similarity / semantic_best).max(0.0);
+        e.0 += ratio * (similarity / semantic_best).clamp(0.0, 1.0);
     }
     let mut fused: Vec<(Score, usize, DocAddress)> = scores
         .into_iter()
@@ -389,6 +357,7 @@ mod tests {
             &[(3.0, doc(1)), (2.0, doc(2))],
             &[(doc(3), 0.9, None), (doc(2), 0.8, None)],
             0.0,
+            0.9,
         );
         let order: Vec<u32> = fused.iter().map(|(_, d)| d.doc_id).collect();
         assert_eq!(order, vec![1, 2, 3]);
@@ -404,6 +373,7 @@ mod tests {
                 (doc(1), 0.3, None),
             ],
             0.4,
+            0.9,
         );
         assert_eq!(fused[0].1, doc(3));
     }
@@ -414,6 +384,7 @@ mod tests {
             &[(10.0, doc(1)), (9.0, doc(2))],
             &[(doc(2), 0.7, None), (doc(1), 0.5, None)],
             1.0,
+            0.7,
         );
         assert_eq!(fused[0].1, doc(2));
     }

@@ -151,7 +151,7 @@ pub fn search(
         } else {
             None
         };
-        // Fusion ranks the first `window` lexical matches (and every semantic one).
+        // Enough lexical matches for the page asked (fusion ranks the first FUSION_WINDOW).
         let window = (req.offset + limit).max(FUSION_WINDOW);
         let run = |all_required: bool, tiered: bool| -> Result<_, SearchError> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -252,13 +252,26 @@ pub fn search(
                 .filter(|(score, _)| *score > 0.0)
                 .copied()
                 .collect();
-            let lexical: Vec<DocAddress> = scored.iter().map(|(_, addr)| *addr).collect();
-            semantic.rank_lexical_matches(idx, &lexical);
-            docs = fuse(&scored, &semantic.ranked, ratio)
-                .into_iter()
-                .skip(req.offset)
-                .take(limit)
-                .collect();
+            // Fusion ranks a fixed head, whatever page is asked (so pages neither overlap
+            // nor skip an article): the first FUSION_WINDOW lexical matches and the
+            // semantic ones. The lexical matches below it follow in their own order.
+            let head = scored.len().min(FUSION_WINDOW);
+            let lexical_head: Vec<DocAddress> = scored[..head].iter().map(|(_, a)| *a).collect();
+            semantic.rank_lexical_matches(idx, &lexical_head);
+            let mut fused = fuse(
+                &scored[..head],
+                &semantic.ranked,
+                ratio,
+                semantic.best_similarity,
+            );
+            let in_head: HashSet<DocAddress> = fused.iter().map(|(_, addr)| *addr).collect();
+            fused.extend(
+                scored[head..]
+                    .iter()
+                    .filter(|(_, addr)| !in_head.contains(addr))
+                    .map(|(_, addr)| (0.0, *addr)),
+            );
+            docs = fused.into_iter().skip(req.offset).take(limit).collect();
             for (addr, _, section) in &semantic.ranked {
                 if let Some(section) = section {
                     semantic_sections.insert(*addr, *section);

@@ -68,7 +68,7 @@ pub struct SearchSettings {
     pub min_full_matches: usize,
     /// How much the ranking leans on meaning rather than words when a request does not
     /// say (`semantic_ratio`): 0 is lexical search alone, 1 ranks by meaning alone
-    /// (lexical matches are still shown, after the semantic ones).
+    /// (lexical matches are still shown, ordered by their own similarity).
     pub semantic_ratio: f32,
     /// The least cosine similarity between the query and an article's best section for
     /// the article to match by meaning: below it, a query that shares no word with an

@@ -5,9 +5,10 @@
 
 use super::*;
 
-/// One analyzed query word and what stands in for it.
+/// One analyzed query word and what stands in for it, expanded against a snapshot's
+/// dictionary (what [`WordCache`] holds).
 #[derive(Debug, Clone)]
-pub(super) struct WordTerms {
+pub struct WordTerms {
     /// The word as typed, lowercased and folded (what synonyms match).
     pub(super) raw: String,
     /// Exact stem first, then prefix completions' stems with their weight.
@@ -26,54 +27,61 @@ pub(super) struct WordTerms {
 /// snapshot's dictionary, under one set of search settings. Expanding a word walks the
 /// dictionary with a Levenshtein automaton, a fifth of a search; help-center traffic
 /// repeats its words (and as-you-type search repeats them keystroke after keystroke).
-/// It lives in the snapshot, so an index update starts a new one, and it is dropped
-/// when the settings change; bounded, emptied when full.
-#[derive(Default)]
-pub struct WordCache {
-    pub(super) inner: std::sync::Mutex<Option<WordCacheInner>>,
-}
-
-pub(super) struct WordCacheInner {
-    /// The settings the entries were made with (held, so the pointer stays unique).
-    pub(super) settings: Arc<SearchSettings>,
-    pub(super) words: HashMap<(String, bool), WordTerms>,
-}
+pub type WordCache = SnapshotCache<(String, bool), WordTerms>;
 
 /// Most words a snapshot's cache holds before it starts over.
 pub(super) const WORD_CACHE_MAX: usize = 20_000;
 
-impl WordCache {
-    pub(super) fn get(
-        &self,
-        settings: &Arc<SearchSettings>,
-        key: &(String, bool),
-    ) -> Option<WordTerms> {
+/// Derived data remembered in a snapshot under one set of search settings: it lives
+/// in the snapshot, so an index update starts a new one, and it is dropped when the
+/// settings change; bounded, emptied when full.
+pub struct SnapshotCache<K, V> {
+    inner: std::sync::Mutex<Option<SnapshotCacheInner<K, V>>>,
+}
+
+struct SnapshotCacheInner<K, V> {
+    /// The settings the entries were made with (held, so the pointer stays unique).
+    settings: Arc<SearchSettings>,
+    entries: HashMap<K, V>,
+}
+
+impl<K, V> Default for SnapshotCache<K, V> {
+    fn default() -> Self {
+        SnapshotCache {
+            inner: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> SnapshotCache<K, V> {
+    pub(super) fn get<Q>(&self, settings: &Arc<SearchSettings>, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         match inner.as_ref() {
-            Some(c) if Arc::ptr_eq(&c.settings, settings) => c.words.get(key).cloned(),
+            Some(c) if Arc::ptr_eq(&c.settings, settings) => c.entries.get(key).cloned(),
             _ => None,
         }
     }
 
-    pub(super) fn put(
-        &self,
-        settings: &Arc<SearchSettings>,
-        key: (String, bool),
-        terms: &WordTerms,
-    ) {
+    /// Remembers `value`, starting over when the settings changed or `max` entries are
+    /// held.
+    pub(super) fn put(&self, settings: &Arc<SearchSettings>, key: K, value: V, max: usize) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = match inner.as_ref() {
-            Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.words.len() >= WORD_CACHE_MAX,
+            Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.entries.len() >= max,
             None => true,
         };
         if fresh {
-            *inner = Some(WordCacheInner {
+            *inner = Some(SnapshotCacheInner {
                 settings: settings.clone(),
-                words: HashMap::new(),
+                entries: HashMap::new(),
             });
         }
         if let Some(c) = inner.as_mut() {
-            c.words.insert(key, terms.clone());
+            c.entries.insert(key, value);
         }
     }
 }
@@ -164,7 +172,7 @@ pub(super) fn analyze_words(
                 return terms;
             }
             let terms = expand_word(searcher, f, settings, analyzers, key.0.clone(), prefix);
-            idx.words.put(settings, key, &terms);
+            idx.words.put(settings, key, terms.clone(), WORD_CACHE_MAX);
             terms
         })
         .collect()

@@ -8,8 +8,9 @@
 //! restart reads the rows back. Rows are stored as int8 (a scale per row); the nearest
 //! rows are found by an exact scan of the int8 rows for small tables and, for large
 //! ones, by a scan of 1-bit signatures (Hamming distance, `popcnt`) whose best
-//! [`RESCORED`] rows are then scored exactly: the same rows every time for the same
-//! files, so replicas agree.
+//! [`RESCORED`] rows are then scored exactly. Replicas built from the same files hold
+//! the same rows (the same vectors; the order of rows, which only breaks exact ties,
+//! follows each replica's edit history).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Read, Write};
@@ -42,9 +43,13 @@ pub struct SectionVectors {
     scales: Vec<f32>,
     values: Vec<i8>,
     signatures: Vec<u64>,
-    /// Each article's rows (contiguous: an article's rows are always added together).
+    /// Each article's rows (contiguous: `append` adds an article's rows together).
     spans: HashMap<Arc<str>, (usize, usize)>,
 }
+
+/// A row `append` adds: (slug, section, text hash, `Ok(row of the previous table)` or
+/// `Err(position among the texts to embed)`).
+type PlannedRow = (Arc<str>, u32, [u8; 16], Result<usize, usize>);
 
 /// One section among the nearest to a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +225,9 @@ impl SectionVectors {
         table
     }
 
+    /// Appends the rows of `articles` (drafts skipped), each article's rows together
+    /// and in order (the spans of [`Self::similarity_of`] rely on it): the texts
+    /// without a row in `previous` are embedded first, in one batch.
     fn append(
         &mut self,
         embedder: &Embedder,
@@ -230,7 +238,8 @@ impl SectionVectors {
         let known: HashMap<[u8; 16], usize> = previous
             .map(|p| p.hashes.iter().enumerate().map(|(i, h)| (*h, i)).collect())
             .unwrap_or_default();
-        let mut pending: Vec<(Arc<str>, u32, [u8; 16], String)> = Vec::new();
+        let mut plan: Vec<PlannedRow> = Vec::new();
+        let mut pending: Vec<String> = Vec::new();
         for a in articles.iter().filter(|a| !a.draft) {
             let slug: Arc<str> = Arc::from(a.slug.as_str());
             let texts = std::iter::once((WHOLE_ARTICLE, article_text(a))).chain(
@@ -241,22 +250,28 @@ impl SectionVectors {
             );
             for (i, text) in texts {
                 let hash = text_hash(&text);
-                match (previous, known.get(&hash)) {
-                    (Some(p), Some(&row)) => self.push_row_from(p, row, slug.clone(), i),
-                    _ => pending.push((slug.clone(), i, hash, text)),
-                }
+                let source = match (previous, known.get(&hash)) {
+                    (Some(_), Some(&row)) => Ok(row),
+                    _ => {
+                        pending.push(text);
+                        Err(pending.len() - 1)
+                    }
+                };
+                plan.push((slug.clone(), i, hash, source));
             }
         }
-        if pending.is_empty() {
-            return;
-        }
-        let texts: Vec<String> = pending
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.3))
-            .collect();
-        let flat = embedder.embed_sections(&texts);
-        for ((slug, section, hash, _), v) in pending.into_iter().zip(flat.chunks_exact(self.dim)) {
-            self.push_row(slug, section, hash, v);
+        let flat = if pending.is_empty() {
+            Vec::new()
+        } else {
+            embedder.embed_sections(&pending)
+        };
+        let d = self.dim;
+        for (slug, section, hash, source) in plan {
+            match (source, previous) {
+                (Ok(row), Some(p)) => self.push_row_from(p, row, slug, section),
+                (Err(at), _) => self.push_row(slug, section, hash, &flat[at * d..(at + 1) * d]),
+                (Ok(_), None) => unreachable!("a reused row has a previous table"),
+            }
         }
     }
 
@@ -348,8 +363,24 @@ impl SectionVectors {
             .collect()
     }
 
-    /// Writes the table into `dir` (a temporary file renamed over [`VECTORS_FILE`]).
+    /// Writes the table into `dir` at once (a temporary file renamed over
+    /// [`VECTORS_FILE`]).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        self.stage(dir)?;
+        Self::publish(dir)
+    }
+
+    /// Makes the table written by [`Self::stage`] the generation's.
+    pub fn publish(dir: &Path) -> std::io::Result<()> {
+        std::fs::rename(
+            dir.join(format!("{VECTORS_FILE}.tmp")),
+            dir.join(VECTORS_FILE),
+        )
+    }
+
+    /// Writes the table beside the generation's [`VECTORS_FILE`], not yet in its place:
+    /// an update stages it before its commit and publishes it after.
+    pub fn stage(&self, dir: &Path) -> std::io::Result<()> {
         let tmp = dir.join(format!("{VECTORS_FILE}.tmp"));
         {
             let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
@@ -374,7 +405,7 @@ impl SectionVectors {
             }
             out.flush()?;
         }
-        std::fs::rename(&tmp, dir.join(VECTORS_FILE))
+        Ok(())
     }
 
     /// Reads the table of `dir`; `None` when it is missing, damaged or made by another
@@ -420,6 +451,9 @@ impl SectionVectors {
             let section = u32::from_le_bytes(read_exact(&mut r)?);
             let hash: [u8; 16] = read_exact(&mut r)?;
             let scale = f32::from_le_bytes(read_exact(&mut r)?);
+            if !scale.is_finite() || scale < 0.0 {
+                return None;
+            }
             r.read_exact(&mut values).ok()?;
             let row: Vec<i8> = values.iter().map(|&b| b as i8).collect();
             table.slugs.push(slug.clone());
@@ -617,6 +651,45 @@ mod tests {
             let near = t.nearest(&q, 1);
             assert_eq!(near[0].slug, format!("a{seed}"));
         }
+    }
+
+    fn article(path: &str, src: &str) -> Article {
+        use crate::kb::article::{parse_article, PathResolver};
+        parse_article(path, src, 0, &PathResolver).unwrap()
+    }
+
+    #[test]
+    fn an_edited_articles_rows_stay_together_and_only_its_changed_text_is_embedded() {
+        let e = Embedder::builtin();
+        let a1 = article(
+            "a.md",
+            "# Alpha\n\nIntro.\n\n## One\n\nFirst text.\n\n## Two\n\nSecond.\n",
+        );
+        let b = article(
+            "b.md",
+            "# Beta\n\nAbout parcels.\n\n## Track\n\nTracking numbers.\n",
+        );
+        let first = SectionVectors::build(e, &[&a1, &b], None);
+        assert_eq!(first.len(), 4 + 3);
+        // Section "Two" of the first article changes; the second is unchanged.
+        let a2 = article(
+            "a.md",
+            "# Alpha\n\nIntro.\n\n## One\n\nFirst text.\n\n## Two\n\nRewritten.\n",
+        );
+        let rebuilt = SectionVectors::build(e, &[&a2, &b], Some(&first));
+        let updated = first.updated(e, &[], &[&a2]);
+        for table in [&rebuilt, &updated] {
+            let alpha = table.spans["a"];
+            assert_eq!(alpha.1 - alpha.0, 4, "all of a's rows, together");
+            assert!(table.slugs[alpha.0..alpha.1].iter().all(|s| &**s == "a"));
+            assert_eq!(table.spans["b"].1 - table.spans["b"].0, 3);
+        }
+        let reused = rebuilt
+            .hashes
+            .iter()
+            .filter(|h| first.hashes.contains(h))
+            .count();
+        assert_eq!(reused, 6, "only the edited section was embedded again");
     }
 
     #[test]
