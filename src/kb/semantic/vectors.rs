@@ -23,7 +23,8 @@ use crate::kb::article::Article;
 /// The file of a generation that holds its section vectors.
 pub const VECTORS_FILE: &str = "vectors.bin";
 
-const MAGIC: &[u8; 8] = b"HCSV0001";
+/// Version 2: a blake3 checksum of everything before it ends the file.
+const MAGIC: &[u8; 8] = b"HCSV0002";
 
 /// Tables up to this many rows are scanned exactly (int8 dot products); larger ones go
 /// through the 1-bit signatures first.
@@ -383,7 +384,10 @@ impl SectionVectors {
     pub fn stage(&self, dir: &Path) -> std::io::Result<()> {
         let tmp = dir.join(format!("{VECTORS_FILE}.tmp"));
         {
-            let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+            let mut out = Hashing {
+                inner: BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?),
+                hasher: blake3::Hasher::new(),
+            };
             out.write_all(MAGIC)?;
             out.write_all(&(self.model.len() as u16).to_le_bytes())?;
             out.write_all(self.model.as_bytes())?;
@@ -403,7 +407,9 @@ impl SectionVectors {
                 }
                 out.write_all(&bytes)?;
             }
-            out.flush()?;
+            let checksum = *out.hasher.finalize().as_bytes();
+            out.inner.write_all(&checksum)?;
+            out.inner.flush()?;
         }
         Ok(())
     }
@@ -414,7 +420,10 @@ impl SectionVectors {
     pub fn read(dir: &Path, embedder: &Embedder) -> Option<Self> {
         let file = std::fs::File::open(dir.join(VECTORS_FILE)).ok()?;
         let size = file.metadata().ok()?.len();
-        let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+        let mut r = Hashing {
+            inner: std::io::BufReader::with_capacity(1 << 16, file),
+            hasher: blake3::Hasher::new(),
+        };
         if read_exact::<8>(&mut r)? != *MAGIC {
             return None;
         }
@@ -463,12 +472,39 @@ impl SectionVectors {
             table.signatures.extend(signature(&row));
             table.values.extend(row);
         }
-        // Nothing may follow the last row.
-        if r.read(&mut [0u8; 1]).ok()? != 0 {
+        // The checksum of all that came before, then nothing.
+        let expected = *r.hasher.finalize().as_bytes();
+        if read_exact::<32>(&mut r.inner)? != expected || r.inner.read(&mut [0u8; 1]).ok()? != 0 {
             return None;
         }
         table.index_spans();
         Some(table)
+    }
+}
+
+/// A reader or writer that hashes the bytes passing through it (the file's checksum).
+struct Hashing<T> {
+    inner: T,
+    hasher: blake3::Hasher,
+}
+
+impl<T: Read> Read for Hashing<T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<T: Write> Write for Hashing<T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -690,6 +726,24 @@ mod tests {
             .filter(|h| first.hashes.contains(h))
             .count();
         assert_eq!(reused, 6, "only the edited section was embedded again");
+    }
+
+    #[test]
+    fn a_written_table_reads_back_and_a_flipped_byte_is_refused() {
+        let e = Embedder::builtin();
+        let a = article("a.md", "# Alpha\n\nIntro.\n\n## One\n\nFirst text.\n");
+        let table = SectionVectors::build(e, &[&a], None);
+        let dir = tempfile::tempdir().unwrap();
+        table.write(dir.path()).unwrap();
+        let back = SectionVectors::read(dir.path(), e).expect("reads back");
+        assert_eq!(back.values, table.values);
+        assert_eq!(back.hashes, table.hashes);
+        let path = dir.path().join(VECTORS_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01; // inside a vector: still well-formed
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(SectionVectors::read(dir.path(), e).is_none());
     }
 
     #[test]
