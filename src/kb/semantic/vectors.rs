@@ -89,17 +89,45 @@ pub fn article_text(article: &Article) -> String {
     text
 }
 
-/// What a section is embedded as: the article's title, the heading and the text.
+/// What a section is embedded as: the article's title, its heading path and its text.
+/// (The heading path against the section's own heading alone measured the same on the
+/// tuning halves, docker-docs MRR 0.688 against 0.687; it is what a reader sees.)
 pub fn section_text(article: &Article, section: &crate::kb::article::Section) -> String {
     let mut text = String::with_capacity(article.title.len() + section.text.len() + 64);
     text.push_str(&article.title);
-    if let Some(h) = &section.heading {
+    for h in heading_path(article, section) {
         text.push('\n');
         text.push_str(h);
     }
     text.push('\n');
     text.push_str(&section.text);
     text
+}
+
+/// The headings above a section and its own, outermost first ("Install" then
+/// "Ubuntu" then "Uninstall"): a section's own heading is often one word that means
+/// something only under its parents.
+fn heading_path<'a>(
+    article: &'a Article,
+    section: &'a crate::kb::article::Section,
+) -> Vec<&'a str> {
+    let Some(anchor) = &section.anchor else {
+        return Vec::new();
+    };
+    let headings = &article.headings;
+    let Some(at) = headings.iter().position(|h| &h.anchor == anchor) else {
+        return section.heading.as_deref().into_iter().collect();
+    };
+    let mut level = headings[at].level;
+    let mut path = vec![headings[at].text.as_str()];
+    for h in headings[..at].iter().rev() {
+        if h.level < level {
+            path.push(&h.text);
+            level = h.level;
+        }
+    }
+    path.reverse();
+    path
 }
 
 fn text_hash(text: &str) -> [u8; 16] {
@@ -744,6 +772,25 @@ mod tests {
         bytes[middle] ^= 0x01; // inside a vector: still well-formed
         std::fs::write(&path, &bytes).unwrap();
         assert!(SectionVectors::read(dir.path(), e).is_none());
+    }
+
+    #[test]
+    fn a_section_is_embedded_under_its_heading_path() {
+        let a = article(
+            "install.md",
+            "# Install\n\nIntro.\n\n## Ubuntu\n\nApt.\n\n### Uninstall\n\nPurge.\n\n## Debian\n\nAlso apt.\n",
+        );
+        let texts: Vec<String> = a.sections.iter().map(|s| section_text(&a, s)).collect();
+        assert!(
+            texts[2].starts_with("Install\nInstall\nUbuntu\nUninstall\nPurge"),
+            "{:?}",
+            texts[2]
+        );
+        assert!(
+            texts[3].starts_with("Install\nInstall\nDebian\nAlso"),
+            "{:?}",
+            texts[3]
+        );
     }
 
     #[test]
