@@ -44,8 +44,9 @@ use self::loader::{
 };
 use self::query::as_plain_words;
 use self::search::{
-    category_counts, doc_i64, doc_str, doc_strs, doc_u64, find_by_slug, related, Analyzers,
-    ArticleRef, Hit, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
+    category_counts, doc_i64, doc_of_slug, doc_str, doc_strs, doc_u64, find_by_slug, related,
+    Analyzers, ArticleRef, Hit, RelatedTo, SearchError, SearchRequest, SearchResults,
+    SearchSettings,
 };
 use self::search_config::{SearchConfig, SEARCH_CONFIG_FILE};
 use self::sync::{FileStates, SyncScope};
@@ -176,6 +177,17 @@ pub struct BuildReport {
     pub reused: bool,
     /// Milliseconds taken.
     pub millis: u64,
+}
+
+/// What [`KnowledgeBase::reuse_current`] found on disk.
+enum Reuse {
+    /// The index is current for the folder and now serves.
+    Opened(BuildReport),
+    /// No current index: the caller rebuilds, taking unchanged sections' vectors from
+    /// the stale generation when it could be opened.
+    Rebuild {
+        vectors: Option<Arc<semantic::SectionVectors>>,
+    },
 }
 
 /// The knowledge base engine, shared by every request.
@@ -404,9 +416,11 @@ impl KnowledgeBase {
     ) -> Result<BuildReport, KbError> {
         let _guard = lock(&self.build_lock);
         let started = Instant::now();
+        let mut stale_vectors = None;
         if !force {
-            if let Some(report) = self.reuse_current(started)? {
-                return Ok(report);
+            match self.reuse_current(started)? {
+                Reuse::Opened(report) => return Ok(report),
+                Reuse::Rebuild { vectors } => stale_vectors = vectors,
             }
         }
         let loaded = load_articles(&self.articles_dir)?;
@@ -415,10 +429,11 @@ impl KnowledgeBase {
         let drafts = loaded.articles.iter().filter(|a| a.draft).count();
         let total_files = loaded.articles.len();
         let mut source = "rebuilt";
-        // The live generation's vectors: a rebuild embeds only the sections that changed.
+        // The vectors of the generation being replaced (live, or the stale one on disk,
+        // already read while opening it): a rebuild embeds only the sections that changed.
         let previous = match self.current.load_full() {
             Some(live) => Some(live.vectors.clone()),
-            None => current_vectors(&self.index_dir).map(Arc::new),
+            None => stale_vectors.or_else(|| current_vectors(&self.index_dir).map(Arc::new)),
         };
         let open = match build_generation(
             &self.index_dir,
@@ -489,8 +504,8 @@ impl KnowledgeBase {
     /// files' hashes alone (no parsing, no article kept in memory): on MDN this is what
     /// keeps a restart quick and the server's memory small. Only the files the index
     /// does not hold (drafts, broken files, duplicates) are parsed, for the status.
-    /// `Ok(None)` when there is no current index: the caller rebuilds.
-    fn reuse_current(&self, started: Instant) -> Result<Option<BuildReport>, KbError> {
+    /// [`Reuse::Rebuild`] when there is no current index.
+    fn reuse_current(&self, started: Instant) -> Result<Reuse, KbError> {
         let files = list_article_files(&self.articles_dir)?;
         let (hashes, read_errors) = hash_files(&self.articles_dir, &files);
         let fingerprint = fingerprint_of(&hashes);
@@ -501,15 +516,17 @@ impl KnowledgeBase {
             {
                 open
             }
-            Ok(_) => {
+            Ok(stale) => {
                 tracing::info!("index is stale; rebuilding");
-                return Ok(None);
+                return Ok(Reuse::Rebuild {
+                    vectors: Some(stale.vectors.clone()),
+                });
             }
             Err(e) => {
                 if self.index_dir.join("CURRENT").exists() {
                     tracing::warn!("index cannot be opened ({e}); rebuilding");
                 }
-                return Ok(None);
+                return Ok(Reuse::Rebuild { vectors: None });
             }
         };
         let indexed = indexed_files(&open)?;
@@ -554,7 +571,7 @@ impl KnowledgeBase {
             millis: Some(millis),
             source: "opened".into(),
         };
-        Ok(Some(BuildReport { millis, ..report }))
+        Ok(Reuse::Opened(BuildReport { millis, ..report }))
     }
 
     /// Swaps in the generation that `CURRENT` names when another process (such as
@@ -625,7 +642,7 @@ impl KnowledgeBase {
     /// the article or searching its related articles as [`Self::article`] does.
     pub fn has_article(&self, slug: &Slug) -> Result<bool, KbError> {
         let idx = self.index()?;
-        Ok(find_by_slug(&idx, slug.as_str())?.is_some())
+        Ok(doc_of_slug(&idx.searcher, idx.fields.slug, slug.as_str())?.is_some())
     }
 
     /// A published article with its related articles; `None` for unknown slugs and drafts.

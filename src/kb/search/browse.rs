@@ -1,6 +1,8 @@
 //! Browsing without a query: related articles, recently updated ones, category counts,
 //! and stored-field readers.
 
+use tantivy::{DocSet, TERMINATED};
+
 use super::*;
 
 /// A short reference to another article.
@@ -110,16 +112,37 @@ pub fn related(
 
 /// Looks up the stored document of a published article.
 pub fn find_by_slug(idx: &OpenIndex, slug: &str) -> Result<Option<TantivyDocument>, SearchError> {
-    let searcher = &idx.searcher;
-    let q = TermQuery::new(
-        Term::from_field_text(idx.fields.slug, slug),
-        IndexRecordOption::Basic,
-    );
-    let docs = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
-    match docs.first() {
-        Some((_, addr)) => Ok(Some(searcher.doc(*addr)?)),
+    match doc_of_slug(&idx.searcher, idx.fields.slug, slug)? {
+        Some(addr) => Ok(Some(idx.searcher.doc(addr)?)),
         None => Ok(None),
     }
+}
+
+/// The live document whose `field` (an untokenized field such as the slug) is `value`:
+/// one term lookup per segment, no stored document read.
+pub fn doc_of_slug(
+    searcher: &Searcher,
+    field: Field,
+    value: &str,
+) -> Result<Option<DocAddress>, SearchError> {
+    let term = Term::from_field_text(field, value);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let index = segment.inverted_index(field)?;
+        let Some(mut postings) = index
+            .read_postings(&term, IndexRecordOption::Basic)
+            .map_err(tantivy::TantivyError::from)?
+        else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                return Ok(Some(DocAddress::new(ord as u32, doc)));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
 }
 
 /// A published article with its last update, for "recently updated" lists.

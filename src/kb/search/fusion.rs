@@ -26,7 +26,7 @@
 use tantivy::collector::{Collector, DocSetCollector, SegmentCollector};
 use tantivy::index::SegmentId;
 use tantivy::query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Scorer, Weight};
-use tantivy::{BitSet, DocId, DocSet, SegmentOrdinal, SegmentReader, TERMINATED};
+use tantivy::{BitSet, DocId, SegmentOrdinal, SegmentReader};
 
 use super::*;
 use crate::kb::semantic::Embedder;
@@ -162,21 +162,18 @@ fn nearest_articles(
     }
     best.into_iter()
         .filter_map(|(slug, sim, section)| {
-            Some((
-                doc_of_slug(&idx.searcher, idx.fields.slug, slug)?,
-                sim,
-                section,
-            ))
+            // A slug that cannot be read is left out, like a vanished one.
+            let addr = doc_of_slug(&idx.searcher, idx.fields.slug, slug).ok()??;
+            Some((addr, sim, section))
         })
         .collect()
 }
 
 /// The nearest articles (as the snapshot's documents) of query texts already scanned
-/// against one snapshot, under one set of search settings: the scan of every section's signature is most of the
-/// semantic stage's cost, and as-you-type search sends the same meaningful words
-/// keystroke after keystroke (a half-typed last word counts by its completion). It
-/// lives in the snapshot, so an index update starts a new one; bounded, emptied when
-/// full, dropped when the settings change.
+/// against one snapshot, under one set of search settings ([`SnapshotCache`]): the
+/// scan of every section's signature is most of the semantic stage's cost, and
+/// as-you-type search sends the same meaningful words keystroke after keystroke (a
+/// half-typed last word counts by its completion).
 pub type MeaningCache = SnapshotCache<String, Arc<[NearArticle]>>;
 
 /// Most query texts a snapshot's meaning cache holds before it starts over.
@@ -235,27 +232,6 @@ impl Weight for DocListWeight {
             )))
         }
     }
-}
-
-/// The live document whose `field` (an untokenized field such as the slug) is `value`.
-fn doc_of_slug(searcher: &Searcher, field: Field, value: &str) -> Option<DocAddress> {
-    let term = Term::from_field_text(field, value);
-    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-        let Ok(index) = segment.inverted_index(field) else {
-            continue;
-        };
-        let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else {
-            continue;
-        };
-        let mut doc = postings.doc();
-        while doc != TERMINATED {
-            if !segment.is_deleted(doc) {
-                return Some(DocAddress::new(ord as u32, doc));
-            }
-            doc = postings.advance();
-        }
-    }
-    None
 }
 
 /// The rank at which a lexical match's rank part has halved.

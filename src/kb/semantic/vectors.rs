@@ -319,6 +319,18 @@ impl SectionVectors {
 
     fn push_row(&mut self, slug: Arc<str>, section: u32, hash: [u8; 16], v: &[f32]) {
         let (scale, q) = quantize(v);
+        self.push_quantized(slug, section, hash, scale, q);
+    }
+
+    /// Appends a row already in int8 with its scale (and derives its signature).
+    fn push_quantized(
+        &mut self,
+        slug: Arc<str>,
+        section: u32,
+        hash: [u8; 16],
+        scale: f32,
+        q: Vec<i8>,
+    ) {
         self.slugs.push(slug);
         self.sections.push(section);
         self.hashes.push(hash);
@@ -493,12 +505,7 @@ impl SectionVectors {
             }
             r.read_exact(&mut values).ok()?;
             let row: Vec<i8> = values.iter().map(|&b| b as i8).collect();
-            table.slugs.push(slug.clone());
-            table.sections.push(section);
-            table.hashes.push(hash);
-            table.scales.push(scale);
-            table.signatures.extend(signature(&row));
-            table.values.extend(row);
+            table.push_quantized(slug.clone(), section, hash, scale, row);
         }
         // The checksum of all that came before, then nothing.
         let expected = *r.hasher.finalize().as_bytes();
