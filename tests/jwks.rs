@@ -14,7 +14,7 @@ use helpcenter::auth::keys::{generate_es256, Signer};
 use helpcenter::auth::{now_secs, JwtKeys};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use ticket_support::{assert_problem, spawn_app_with_keys, wait_until, TestApp, SECRET};
+use ticket_support::{assert_problem, run_ok, spawn_app_with_keys, wait_until, TestApp, SECRET};
 use uuid::Uuid;
 
 /// A JWKS server on a loopback port: serves whatever set it holds, counts requests,
@@ -489,16 +489,11 @@ fn keys_generate_writes_a_key_that_token_signs_with_and_a_second_run_adds_a_stan
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_helpcenter");
     for kid in ["first", "second"] {
-        let out = std::process::Command::new(bin)
-            .args(["keys", "generate", "--out"])
-            .arg(dir.path())
-            .args(["--kid", kid])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            std::process::Command::new(bin)
+                .args(["keys", "generate", "--out"])
+                .arg(dir.path())
+                .args(["--kid", kid]),
         );
     }
     let jwks: Value =
@@ -514,18 +509,12 @@ fn keys_generate_writes_a_key_that_token_signs_with_and_a_second_run_adds_a_stan
         jwks["keys"][0].get("d").is_none(),
         "no private part in the JWKS"
     );
-    let out = std::process::Command::new(bin)
-        .args(["token", "--sub", &Uuid::new_v4().to_string(), "--key"])
-        .arg(dir.path().join("second.pem"))
-        .env_remove("JWT_SECRET")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let token = run_ok(
+        std::process::Command::new(bin)
+            .args(["token", "--sub", &Uuid::new_v4().to_string(), "--key"])
+            .arg(dir.path().join("second.pem"))
+            .env_remove("JWT_SECRET"),
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
     assert_eq!(header.kid.as_deref(), Some("second"));

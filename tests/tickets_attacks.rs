@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection, Row};
-use ticket_support::{assert_problem, spawn_app, TestApp, SECRET};
+use ticket_support::{assert_problem, run_ok, spawn_app, TestApp, SECRET};
 use uuid::Uuid;
 
 /// base64url without padding.
@@ -745,25 +745,19 @@ async fn a_customer_cannot_make_themselves_an_agent() {
 async fn token_and_users_set_role_commands_work() {
     let app = spawn_app().await;
     let sub = Uuid::new_v4();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
-        .args([
-            "token",
-            "--sub",
-            &sub.to_string(),
-            "--email",
-            "cli@example.com",
-            "--ttl",
-            "10m",
-        ])
-        .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let token = run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
+            .args([
+                "token",
+                "--sub",
+                &sub.to_string(),
+                "--email",
+                "cli@example.com",
+                "--ttl",
+                "10m",
+            ])
+            .env("JWT_SECRET", std::str::from_utf8(SECRET).unwrap()),
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let claims = app.jwt.verify(&token).unwrap();
     assert_eq!(claims.sub, sub);
     assert!(claims.exp <= helpcenter::auth::now_secs() + 600);
@@ -773,15 +767,10 @@ async fn token_and_users_set_role_commands_work() {
         .send(Method::GET, "/api/v1/tickets", Some(&token), None)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
-        .args(["users", "set-role", "CLI@example.com", "agent"])
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_helpcenter"))
+            .args(["users", "set-role", "CLI@example.com", "agent"])
+            .env("DATABASE_URL", &app.database_url),
     );
     let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
     let role: String = sqlx::query_scalar("select role from public.profiles where id = $1")

@@ -64,15 +64,7 @@ impl TestApp {
 
     /// Slugs of the hits of a search for `q`.
     pub async fn slugs_for(&self, q: &str) -> Vec<String> {
-        let json = self.search(&format!("q={}", urlencode(q))).await;
-        json["hits"]
-            .as_array()
-            .map(|hits| {
-                hits.iter()
-                    .map(|h| h["slug"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
+        hit_slugs(&self.search(&format!("q={}", urlencode(q))).await)
     }
 }
 

@@ -402,6 +402,21 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
 }
 
 /// Asserts a problem+json answer with `status`.
+/// Runs a command (the `helpcenter` CLI) that must succeed, and returns its standard
+/// output, trimmed; on failure the test fails with its standard error.
+pub fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("the command starts");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8 output")
+        .trim()
+        .to_string()
+}
+
 pub fn assert_problem(r: &Reply, status: StatusCode) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.content_type, "application/problem+json", "{}", r.text);
