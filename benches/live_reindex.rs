@@ -98,7 +98,12 @@ fn main() {
     );
     watcher::spawn(&kb, WatchOptions::default()).expect("watcher starts");
     let started = Instant::now();
-    while kb.status().watcher.last_full_sync.is_none() {
+    while kb
+        .status(&helpcenter::kb::audience::Reader::Staff)
+        .watcher
+        .last_full_sync
+        .is_none()
+    {
         assert!(started.elapsed() < GIVE_UP, "the watcher did not start");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -141,7 +146,7 @@ fn main() {
         written.as_secs_f64() * 1e3,
         converged.as_secs_f64() * 1e3
     );
-    let status = kb.status();
+    let status = kb.status(&helpcenter::kb::audience::Reader::Staff);
     println!(
         "status: {} articles, {} watcher batches",
         status.articles, status.watcher.batches

@@ -279,6 +279,10 @@ fn every_code_is_planted_in_some_fixture() {
         "empty-article",
         "unreadable-file",
         "invalid-search-config",
+        "unknown-audience",
+        "invalid-audience",
+        "invalid-folder-file",
+        "link-to-restricted",
     ]
     .iter()
     .flat_map(|name| check(name).diagnostics)

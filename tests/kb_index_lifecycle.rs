@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{articles_dir, copy_tree, demo_articles};
+use helpcenter::kb::audience::Reader;
 use helpcenter::kb::search::SearchRequest;
 use helpcenter::kb::KnowledgeBase;
 
@@ -154,7 +155,7 @@ fn an_article_that_fails_to_parse_is_skipped_with_its_file_and_line() {
     let kb = KnowledgeBase::new(dir.path(), index.path());
     let report = kb.open_or_build(&|_, _| {}).unwrap();
     assert_eq!(report.articles, 1);
-    let status = kb.status();
+    let status = kb.status(&Reader::Staff);
     assert_eq!(status.errors.len(), 1);
     assert_eq!(status.errors[0].path, "broken.md");
     assert!(status.errors[0].line >= 3, "{:?}", status.errors[0]);
@@ -169,11 +170,14 @@ fn real_docs_trees_load_as_they_are() {
     let kb = KnowledgeBase::new(corpus.join("articles"), index.path());
     let report = kb.open_or_build(&|_, _| {}).unwrap();
     // 1,454 files, minus the `includes/` fragments named by no ignore file: all load.
-    assert_eq!(report.errors, 0, "{:?}", kb.status().errors);
+    assert_eq!(report.errors, 0, "{:?}", kb.status(&Reader::Staff).errors);
     assert!(report.articles > 1400);
     // Hugo shortcodes are neither shown nor indexed as words.
     let slug = helpcenter::kb::types::Slug::parse("manuals/engine/install/fedora").unwrap();
-    let article = kb.article(&slug).unwrap().expect("published");
+    let article = kb
+        .article(&slug, &Reader::Anonymous)
+        .unwrap()
+        .expect("published");
     assert!(
         !article.html.contains("{{&lt;") && !article.html.contains("{{<"),
         "shortcode left in HTML"
@@ -371,13 +375,13 @@ fn a_reused_index_knows_its_files_drafts_and_errors_without_a_rebuild() {
     let index = tempfile::tempdir().unwrap();
     let first = KnowledgeBase::new(articles.path(), index.path());
     first.open_or_build(&|_, _| {}).unwrap();
-    let built = first.status();
+    let built = first.status(&Reader::Staff);
     drop(first);
 
     let kb = KnowledgeBase::new(articles.path(), index.path());
     let report = kb.open_or_build(&|_, _| {}).unwrap();
     assert!(report.reused);
-    let status = kb.status();
+    let status = kb.status(&Reader::Staff);
     assert_eq!(status.articles, 2);
     assert_eq!(status.drafts, 1);
     let paths = |s: &helpcenter::kb::IndexStatus| -> Vec<String> {
@@ -399,12 +403,12 @@ fn a_reused_index_knows_its_files_drafts_and_errors_without_a_rebuild() {
     let hits = search(&kb, "wombat");
     assert_eq!(hits.len(), 2, "{hits:?}");
     assert!(hits.contains(&"alpha-custom".to_string()) && hits.contains(&"b".to_string()));
-    let (status_code, _) = (kb.status().errors.len(), ());
+    let (status_code, _) = (kb.status(&Reader::Staff).errors.len(), ());
     assert_eq!(
         status_code,
         1,
         "only broken.md is left: {:?}",
-        kb.status().errors
+        kb.status(&Reader::Staff).errors
     );
 }
 

@@ -98,3 +98,83 @@ pub async fn status(
         jwks: state.jwt.jwks().map(|j| j.status()),
     })
 }
+
+/// Sign the pages in
+///
+/// Sets the `hc_session` cookie (HttpOnly, `SameSite=Lax`, until the token expires) to
+/// the verified bearer token, so that the help center's pages (search, categories,
+/// articles) show the articles this reader may read. The portal calls it after
+/// sign-in. Only a bearer header signs in: a cross-site form cannot.
+#[utoipa::path(
+    post, path = "/api/v1/auth/session", tag = "service",
+    responses(
+        (status = 204, description = "The pages' session cookie is set."),
+        (status = 401, description = "Missing or invalid token.", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The signing keys cannot be fetched.", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn sign_in_pages(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    let claims = claims_from_headers(&headers, &state.jwt).await?;
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    let token = bearer_token(header)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let max_age = claims.exp.saturating_sub(now).max(1);
+    Ok(session_cookie_response(
+        &headers,
+        &format!(
+            "{}={token}; Max-Age={max_age}",
+            super::reader::SESSION_COOKIE
+        ),
+    ))
+}
+
+/// Sign the pages out
+///
+/// Removes the `hc_session` cookie: the pages read as anonymous again.
+#[utoipa::path(
+    delete, path = "/api/v1/auth/session", tag = "service",
+    responses((status = 204, description = "The pages' session cookie is removed.")),
+)]
+pub async fn sign_out_pages(headers: axum::http::HeaderMap) -> axum::response::Response {
+    session_cookie_response(
+        &headers,
+        &format!("{}=; Max-Age=0", super::reader::SESSION_COOKIE),
+    )
+}
+
+/// A 204 that sets the session cookie `value` with its fixed attributes (`Secure` when
+/// the request came over HTTPS through a proxy that says so).
+fn session_cookie_response(
+    headers: &axum::http::HeaderMap,
+    value: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let cookie = format!(
+        "{value}; Path=/; HttpOnly; SameSite=Lax{}",
+        if https { "; Secure" } else { "" }
+    );
+    let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::SET_COOKIE, v);
+    }
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

@@ -14,10 +14,12 @@ use serde::Deserialize;
 use super::auth::{claims_from_headers, MaybeAuthUser};
 use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::{ApiJson, ArticlePath};
+use super::reader::{reader_of, ReaderOf};
 use super::AppState;
 use crate::auth::Role;
 use crate::db::Budget;
 use crate::feedback;
+use crate::kb::audience::Reader;
 use crate::kb::types::Slug;
 
 /// The path suffix of the feedback endpoints, after an article's slug.
@@ -71,12 +73,12 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// The published article a feedback path names, or 404.
-fn article_of(state: &AppState, path: &str) -> Result<Slug, ApiError> {
+/// The published article a feedback path names, if `reader` may read it, or 404.
+fn article_of(state: &AppState, path: &str, reader: &Reader) -> Result<Slug, ApiError> {
     let not_found = || ApiError::NotFound(format!("no published article {path:?}"));
     let slug = path.strip_suffix(SUFFIX).ok_or_else(not_found)?;
     let slug = Slug::parse(slug).map_err(|_| not_found())?;
-    if state.kb.has_article(&slug)? {
+    if state.kb.has_article(&slug, reader)? {
         Ok(slug)
     } else {
         Err(ApiError::NotFound(format!(
@@ -120,7 +122,11 @@ pub async fn vote(
             reason: "is required: true or false".into(),
         }]));
     };
-    let slug = article_of(&state, &path)?;
+    let reader = match &claims {
+        Some(claims) => reader_of(&state, claims).await,
+        None => Reader::Anonymous,
+    };
+    let slug = article_of(&state, &path, &reader)?;
     let db = super::tickets::db(&state)?;
     let slug_text = slug.as_str().to_string();
     let status = match claims {
@@ -190,7 +196,7 @@ pub async fn totals(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let claims = claims_from_headers(headers, &state.jwt).await?;
-    let slug = article_of(state, path)?;
+    let slug = article_of(state, path, &reader_of(state, &claims).await)?;
     let db = super::tickets::db(state)?;
     let slug_text = slug.as_str().to_string();
     let (role, totals) = db
@@ -213,12 +219,13 @@ pub async fn totals(
 }
 
 /// Whether a path under `/api/v1/articles/` names the feedback of an article rather
-/// than an article (an article whose slug itself ends in `/feedback` wins).
-pub fn is_feedback_path(state: &AppState, path: &str) -> bool {
+/// than an article (an article whose slug itself ends in `/feedback` wins, when the
+/// reader may read it: otherwise it is not there for them).
+pub fn is_feedback_path(state: &AppState, path: &str, reader: &Reader) -> bool {
     path.ends_with(SUFFIX)
         && Slug::parse(path)
             .ok()
-            .is_none_or(|s| !state.kb.has_article(&s).unwrap_or(false))
+            .is_none_or(|s| !state.kb.has_article(&s, reader).unwrap_or(false))
 }
 
 /// `GET /api/v1/articles/{slug}` (an article) or `GET /api/v1/articles/{slug}/feedback`
@@ -226,12 +233,11 @@ pub fn is_feedback_path(state: &AppState, path: &str) -> bool {
 pub async fn article_or_totals(
     State(state): State<AppState>,
     ArticlePath(path): ArticlePath,
+    who: ReaderOf,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if is_feedback_path(&state, &path) {
+    if is_feedback_path(&state, &path, &who.reader) {
         return totals(&state, &path, &headers).await;
     }
-    super::kb::article(State(state), ArticlePath(path))
-        .await
-        .map(IntoResponse::into_response)
+    super::kb::article(&state, &who, &path).await
 }

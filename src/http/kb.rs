@@ -2,15 +2,18 @@
 //! serialize.
 
 use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::error::{ApiError, InvalidParam, Problem};
-use super::extract::ArticlePath;
+use super::reader::{private_if_signed_in, ReaderOf};
 use super::AppState;
 use crate::kb::query::MAX_QUERY_CHARS;
 use crate::kb::search::{Hit, SearchRequest, SearchResults};
 use crate::kb::types::{Category, Slug, Tag};
-use crate::kb::{ArticleView, CategoryTree, IndexStatus};
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use crate::kb::ArticleView;
+use crate::kb::{CategoryTree, IndexStatus};
 use crate::tickets::MAX_SUBJECT_CHARS;
 
 /// Largest page.
@@ -106,6 +109,10 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
 /// with highlighted snippets. `total` and the facets count every article shown: the
 /// lexical matches and the semantic ones, all within the filters, exclusions and
 /// phrases. An empty `q` lists every article in the category or tag.
+///
+/// Only the articles the caller may read exist for the search: anonymous callers see
+/// public articles; a bearer token adds `signed-in` articles, the segments its
+/// `app_metadata.segments` lists, and for agents every article.
 #[utoipa::path(
     get, path = "/api/v1/search", tag = "knowledge base",
     params(
@@ -119,70 +126,97 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
     responses(
         (status = 200, description = "A page of results.", body = SearchResults),
         (status = 400, description = "A parameter is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A bearer token was sent and is not valid (no token reads as anonymous).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
     ),
+    security((), ("bearer" = [])),
 )]
 pub async fn search(
     State(state): State<AppState>,
+    who: ReaderOf,
     RawQuery(raw): RawQuery,
-) -> Result<Json<SearchResults>, ApiError> {
-    let req = parse_search_params(raw.as_deref())?;
-    let kb = state.kb.clone();
+) -> Result<Response, ApiError> {
+    let mut req = parse_search_params(raw.as_deref())?;
+    req.reader = who.reader.clone();
     // Searches are CPU work of a millisecond or less: run inline rather than hop threads.
-    let results = kb.search(&req)?;
-    Ok(Json(results))
+    let results = state.kb.search(&req)?;
+    Ok(private_if_signed_in(
+        Json(results).into_response(),
+        &who,
+        "authorization",
+    ))
 }
 
 /// Read an article
 ///
 /// The sanitized HTML of a published article, its table of contents and related
-/// articles. Slugs may contain `/` (`billing/invoices/download-invoice`).
+/// articles. Slugs may contain `/` (`billing/invoices/download-invoice`). An article
+/// the caller may not read answers 404, exactly as a missing one does.
 #[utoipa::path(
     get, path = "/api/v1/articles/{slug}", tag = "knowledge base",
     params(("slug" = String, Path, example = "billing/invoices/download-invoice", description = "The article's slug.")),
     responses(
         (status = 200, description = "The article.", body = ArticleView),
-        (status = 404, description = "No published article has this slug.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A bearer token was sent and is not valid (no token reads as anonymous).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published article the caller may read has this slug.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
     ),
+    security((), ("bearer" = [])),
 )]
-pub async fn article(
-    State(state): State<AppState>,
-    ArticlePath(slug): ArticlePath,
-) -> Result<Json<ArticleView>, ApiError> {
-    let slug =
-        Slug::parse(&slug).map_err(|e| ApiError::NotFound(format!("no article {slug:?} ({e})")))?;
-    match state.kb.article(&slug)? {
-        Some(view) => Ok(Json(view)),
-        None => Err(ApiError::NotFound(format!(
-            "no published article {:?}",
-            slug.as_str()
-        ))),
+pub async fn article(state: &AppState, who: &ReaderOf, slug: &str) -> Result<Response, ApiError> {
+    let missing = || ApiError::NotFound(format!("no published article {slug:?}"));
+    let slug = Slug::parse(slug).map_err(|_| missing())?;
+    match state.kb.article(&slug, &who.reader)? {
+        Some(view) => Ok(private_if_signed_in(
+            Json(view).into_response(),
+            who,
+            "authorization",
+        )),
+        None => Err(missing()),
     }
 }
 
 /// The category tree
+///
+/// Every category with the number of published articles the caller may read in it.
 #[utoipa::path(
     get, path = "/api/v1/categories", tag = "knowledge base",
     responses(
         (status = 200, description = "Every category with its published article count.", body = CategoryTree),
+        (status = 401, description = "A bearer token was sent and is not valid (no token reads as anonymous).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
     ),
+    security((), ("bearer" = [])),
 )]
-pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryTree>, ApiError> {
-    Ok(Json(state.kb.categories()?))
+pub async fn categories(
+    State(state): State<AppState>,
+    who: ReaderOf,
+) -> Result<Response, ApiError> {
+    let tree: CategoryTree = state.kb.categories(&who.reader)?;
+    Ok(private_if_signed_in(
+        Json(tree).into_response(),
+        &who,
+        "authorization",
+    ))
 }
 
 /// The index's state
 ///
 /// Counts, the last update, files with problems and the watcher's state. Paths, counts
-/// and parse messages only (never article text), so it can stay public.
+/// and parse messages only (never article text). `articles` counts what the caller may
+/// read; once the help center has restricted articles, the files with problems are
+/// listed to agents only.
 #[utoipa::path(
     get, path = "/api/v1/index/status", tag = "knowledge base",
-    responses((status = 200, description = "The index's state.", body = IndexStatus)),
+    responses(
+        (status = 200, description = "The index's state.", body = IndexStatus),
+        (status = 401, description = "A bearer token was sent and is not valid (no token reads as anonymous).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])),
 )]
-pub async fn index_status(State(state): State<AppState>) -> Json<IndexStatus> {
-    Json(state.kb.status())
+pub async fn index_status(State(state): State<AppState>, who: ReaderOf) -> Response {
+    let status: IndexStatus = state.kb.status(&who.reader);
+    private_if_signed_in(Json(status).into_response(), &who, "authorization")
 }
 
 /// Longest `body` of a suggestion request. Only the first words of a ticket count
@@ -230,7 +264,7 @@ fn parse_suggestion_params(raw: Option<&str>) -> Result<(String, String), ApiErr
 /// Articles for a ticket being written
 ///
 /// Up to five published articles that may answer a ticket as the customer writes it
-/// (ticket deflection). Public, like search: it reveals only published articles.
+/// (ticket deflection). Like search, it suggests only articles the caller may read.
 #[utoipa::path(
     get, path = "/api/v1/suggestions", tag = "knowledge base",
     params(
@@ -240,14 +274,23 @@ fn parse_suggestion_params(raw: Option<&str>) -> Result<(String, String), ApiErr
     responses(
         (status = 200, description = "Up to five articles, best first.", body = Suggestions),
         (status = 400, description = "A parameter is too long.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A bearer token was sent and is not valid (no token reads as anonymous).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The index is still being built.", body = Problem, content_type = "application/problem+json"),
     ),
+    security((), ("bearer" = [])),
 )]
 pub async fn suggestions(
     State(state): State<AppState>,
+    who: ReaderOf,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Suggestions>, ApiError> {
+) -> Result<Response, ApiError> {
     let (subject, body) = parse_suggestion_params(raw.as_deref())?;
-    let articles = state.kb.suggest(&subject, &body, MAX_SUGGESTIONS)?;
-    Ok(Json(Suggestions { articles }))
+    let articles = state
+        .kb
+        .suggest(&subject, &body, MAX_SUGGESTIONS, &who.reader)?;
+    Ok(private_if_signed_in(
+        Json(Suggestions { articles }).into_response(),
+        &who,
+        "authorization",
+    ))
 }

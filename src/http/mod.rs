@@ -8,6 +8,7 @@ pub mod extract;
 pub mod feedback;
 pub mod kb;
 pub mod openapi;
+pub mod reader;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Rate limits of ticket-portal requests (per user, per client address).
     pub limits: Arc<Limits>,
+    /// Whom the database called staff lately (the knowledge base's readers).
+    pub staff: Arc<reader::StaffCache>,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             db,
             jwt,
             limits: Arc::new(Limits::default()),
+            staff: Arc::default(),
         }
     }
 
@@ -92,6 +96,7 @@ route_table! {
     "/api/v1/categories" => { get: kb::categories },
     "/api/v1/index/status" => { get: kb::index_status },
     "/api/v1/auth/status" => { get: auth::status },
+    "/api/v1/auth/session" => { post: auth::sign_in_pages, delete: auth::sign_out_pages },
     "/api/v1/suggestions" => { get: kb::suggestions },
     "/api/v1/events" => { get: events::events },
     "/api/v1/tickets" => { get: tickets::list, post: tickets::create },

@@ -32,6 +32,8 @@ use crate::tickets::events::TicketEvent;
         kb::categories,
         kb::index_status,
         super::auth::status,
+        super::auth::sign_in_pages,
+        super::auth::sign_out_pages,
         kb::suggestions,
         feedback::vote,
         feedback::totals,

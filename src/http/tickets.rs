@@ -323,10 +323,12 @@ pub async fn create(
         })
         .await?;
     // Suggestions are a courtesy: a knowledge base still loading never fails a ticket.
+    // They are the articles the ticket's author may read.
+    let reader = super::reader::reader_of(&state, &claims).await;
     let suggested = |ticket: Ticket| CreatedTicket {
         suggested_articles: state
             .kb
-            .suggest(&text.0, &text.1, super::kb::MAX_SUGGESTIONS)
+            .suggest(&text.0, &text.1, super::kb::MAX_SUGGESTIONS, &reader)
             .unwrap_or_default(),
         ticket,
     };

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::audience::{Audience, FolderDefaults};
 use super::template::strip_template_tags_mapped;
 use super::types::{display_name_of, Category, PathNameError, Slug, Tag};
 
@@ -47,6 +48,23 @@ pub struct Article {
     pub links: Vec<ArticleLink>,
     /// Where [`Article::title`] came from.
     pub title_source: TitleSource,
+    /// Who may read it: the front matter's `audience`, else its folder's default
+    /// (applied by the loader, see [`Article::apply_folder_default`]), else public.
+    pub audience: Audience,
+    /// Whether the front matter set [`Article::audience`] (a folder default then does
+    /// not apply).
+    pub audience_in_front_matter: bool,
+}
+
+impl Article {
+    /// Takes the folder's default audience unless the front matter set one.
+    pub fn apply_folder_default(&mut self, defaults: &FolderDefaults) {
+        if !self.audience_in_front_matter {
+            if let Some(a) = defaults.audience_for(&self.rel_path) {
+                self.audience = a.clone();
+            }
+        }
+    }
 }
 
 /// Where an article's title came from.
@@ -171,6 +189,8 @@ pub enum ArticleErrorKind {
     Slug,
     /// The category (from the front matter or the folder) is not a valid category.
     Category,
+    /// The front matter's `audience` is not a list of valid audience names.
+    Audience,
     /// Anything else (the file could not be parsed at all).
     Other,
 }
@@ -209,6 +229,8 @@ pub struct FrontMatter {
     pub draft: bool,
     /// `updated` (or `lastmod`, `date`), as unix seconds
     pub updated: Option<i64>,
+    /// `audience`, as written (parsed by [`parse_article_with`], which reports it)
+    pub audience: Option<Value>,
 }
 
 /// Front matter split from the body. `body_line` is the 1-based line where the body starts.
@@ -408,6 +430,7 @@ fn front_matter_from_value(v: &Value) -> FrontMatter {
             .or_else(|| get("description").and_then(scalar_text)),
         draft,
         updated,
+        audience: get("audience").cloned(),
     }
 }
 
@@ -556,6 +579,26 @@ pub fn parse_article_with(
             (name, TitleSource::FileName)
         }
     };
+    let audience = match &front.audience {
+        None => None,
+        Some(v) => Some(Audience::from_value(v).map_err(|e| {
+            let line = source
+                .lines()
+                .position(|l| {
+                    let l = l.trim_start();
+                    l.starts_with("audience:")
+                        || l.starts_with("audience ")
+                        || l.starts_with("audience=")
+                })
+                .map_or(1, |i| i + 1);
+            ArticleError::at(
+                ArticleErrorKind::Audience,
+                line,
+                None,
+                format!("front matter {e}"),
+            )
+        })?),
+    };
     let mut tags: Vec<Tag> = Vec::new();
     for t in front.tags.iter().filter_map(|t| Tag::parse(t)) {
         if !tags.contains(&t) {
@@ -577,6 +620,8 @@ pub fn parse_article_with(
         md_links: rendered.md_links,
         links,
         title_source,
+        audience_in_front_matter: audience.is_some(),
+        audience: audience.unwrap_or_default(),
     })
 }
 

@@ -6,12 +6,22 @@
 //! wrong. Each problem is a [`Diagnostic`] with a stable [`Code`].
 //!
 //! Severity follows one rule: an **error** means a reader misses content — the index
-//! skips the file (front matter, slug, category, duplicate slug, unreadable) or a link
-//! ends on a 404 (broken link, link to a draft). A **warning** means the page works but
-//! is probably not what the writer meant: a missing title (the file name stands in), an
-//! `#anchor` no heading defines (the page opens at the top), an empty article.
+//! skips the file (front matter, slug, category, audience, duplicate slug, unreadable),
+//! a link ends on a 404 (broken link, link to a draft), or an article is kept from the
+//! readers it was meant for (an audience name nobody declared, which is usually a typo;
+//! a broken `_folder.toml`, whose folder is staff-only until it is fixed). A
+//! **warning** means the page works but is probably not what the writer meant: a
+//! missing title (the file name stands in), an `#anchor` no heading defines (the page
+//! opens at the top), an empty article, a link that only some of the article's readers
+//! may follow (a public article linking to a staff runbook).
+//!
+//! Audiences (see [`super::audience`]): every `_folder.toml` is checked (its problems,
+//! and the names of its `audience`), and so is each article's own `audience`. A name
+//! must be built in (`public`, `signed-in`, `staff`) or one of the `segments` the
+//! articles folder's own `_folder.toml` declares. A folder default with an unknown name
+//! is reported once, at its `_folder.toml`, not at every article that inherits it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -19,9 +29,8 @@ use serde::Serialize;
 use super::article::{
     default_slug_path, Article, ArticleError, ArticleErrorKind, Html, LinkTarget, TitleSource,
 };
-use super::loader::{
-    list_article_files, parse_sources, read_sources, FileError, SlugClaims, SourceFile,
-};
+use super::audience::{Audience, AudienceName, FolderDefaults, FOLDER_FILE, RESERVED};
+use super::loader::{list_files, parse_sources, read_sources, FileError, SlugClaims, SourceFile};
 use super::search_config::{SearchConfig, SEARCH_CONFIG_FILE};
 use super::types::Slug;
 
@@ -57,6 +66,13 @@ pub enum Code {
     InvalidSlug,
     /// The category (front matter `category` or the folder) has characters a URL cannot hold.
     InvalidCategory,
+    /// The front matter's `audience` is not a name or a list of valid names (the file
+    /// is not indexed).
+    InvalidAudience,
+    /// An `audience` (an article's front matter, or a `_folder.toml`'s default) names
+    /// neither a built-in audience (`public`, `signed-in`, `staff`) nor a segment the
+    /// articles folder's own `_folder.toml` declares in `segments`.
+    UnknownAudience,
     /// Another file, earlier in path order, already has this slug.
     DuplicateSlug,
     /// No front matter `title` and no `#` heading: the file name stands in.
@@ -69,25 +85,36 @@ pub enum Code {
     BrokenAnchor,
     /// A published article links to a draft, which readers cannot open.
     LinkToDraft,
+    /// An article links to one that some of its readers may not open: the linking
+    /// article's audience is not within the target's (a public article linking to a
+    /// staff one).
+    LinkToRestricted,
     /// `_search.toml` does not parse or has an invalid entry; search keeps its last
     /// good configuration.
     InvalidSearchConfig,
+    /// A `_folder.toml` cannot be read, does not parse or has an invalid entry; its
+    /// folder's articles are staff-only until it is fixed.
+    InvalidFolderFile,
 }
 
 impl Code {
     /// Every code, in the order of the documentation.
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 15] = [
         Code::UnreadableFile,
         Code::InvalidFrontMatter,
         Code::InvalidSlug,
         Code::InvalidCategory,
+        Code::InvalidAudience,
+        Code::UnknownAudience,
         Code::DuplicateSlug,
         Code::MissingTitle,
         Code::EmptyArticle,
         Code::BrokenLink,
         Code::BrokenAnchor,
         Code::LinkToDraft,
+        Code::LinkToRestricted,
         Code::InvalidSearchConfig,
+        Code::InvalidFolderFile,
     ];
 
     /// The stable name, such as `broken-link`.
@@ -97,26 +124,34 @@ impl Code {
             Code::InvalidFrontMatter => "invalid-front-matter",
             Code::InvalidSlug => "invalid-slug",
             Code::InvalidCategory => "invalid-category",
+            Code::InvalidAudience => "invalid-audience",
+            Code::UnknownAudience => "unknown-audience",
             Code::DuplicateSlug => "duplicate-slug",
             Code::MissingTitle => "missing-title",
             Code::EmptyArticle => "empty-article",
             Code::BrokenLink => "broken-link",
             Code::BrokenAnchor => "broken-anchor",
             Code::LinkToDraft => "link-to-draft",
+            Code::LinkToRestricted => "link-to-restricted",
             Code::InvalidSearchConfig => "invalid-search-config",
+            Code::InvalidFolderFile => "invalid-folder-file",
         }
     }
 
     /// Each code always has the same severity (see the module documentation for why).
     pub fn severity(self) -> Severity {
         match self {
-            Code::MissingTitle | Code::EmptyArticle | Code::BrokenAnchor => Severity::Warning,
+            Code::MissingTitle
+            | Code::EmptyArticle
+            | Code::BrokenAnchor
+            | Code::LinkToRestricted => Severity::Warning,
             _ => Severity::Error,
         }
     }
 }
 
-/// One problem found by `check`.
+/// One problem found by `check`. In `--format json`, one object of the `diagnostics`
+/// array (see [`CheckReport`] for the whole shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// Path of the file below the checked folder, `/`-separated.
@@ -132,12 +167,15 @@ pub struct Diagnostic {
     /// What is wrong, for a writer.
     pub message: String,
     /// Other places that explain it, the way rustc points at a previous definition (a
-    /// duplicate slug's first definition).
+    /// duplicate slug's first definition). Omitted from the JSON when empty, so tools
+    /// written before it existed read the same objects.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
 }
 
-/// A place a [`Diagnostic`] refers to.
+/// A place a [`Diagnostic`] refers to: `{"path", "line", "column", "message"}` in
+/// its `notes` array, and an indented `path:line:column: note: message` line under it
+/// in the text report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// Path of the file below the checked folder, `/`-separated.
@@ -164,7 +202,32 @@ impl Diagnostic {
     }
 }
 
-/// Everything `check` found in one folder; serializes as the `--format json` output.
+/// Everything `check` found in one folder; serializes as the `--format json` output:
+///
+/// ```json
+/// {
+///   "files_checked": 3,
+///   "files_with_diagnostics": 1,
+///   "errors": 1,
+///   "warnings": 0,
+///   "diagnostics": [
+///     {
+///       "path": "b.md", "line": 3, "column": 1,
+///       "severity": "error", "code": "duplicate-slug",
+///       "message": "duplicate slug \"shared\": a.md already has it, so b.md is not indexed",
+///       "notes": [
+///         {"path": "a.md", "line": 3, "column": 1,
+///          "message": "the slug \"shared\" is first used here"}
+///       ]
+///     }
+///   ]
+/// }
+/// ```
+///
+/// Paths are relative to the checked folder and `/`-separated; lines and columns are
+/// 1-based. `notes` (other places that explain the diagnostic, such as a duplicate
+/// slug's first definition) is present only when there are some: it was added after
+/// the other fields, and fields are only ever added, never renamed or removed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CheckReport {
     /// Markdown files looked at.
@@ -207,7 +270,8 @@ impl CheckReport {
 
     /// Compiler-style lines, `path:line:col: error: message [code]`, grouped per file
     /// (paths are shown below `shown_root`, the folder as the user named it, so editors
-    /// can jump to them), then the summary line.
+    /// can jump to them), each followed by its notes, indented, as
+    /// `  path:line:col: note: message`; then the summary line.
     pub fn to_text(&self, shown_root: &Path) -> String {
         let mut out = String::new();
         for d in &self.diagnostics {
@@ -222,7 +286,7 @@ impl CheckReport {
             ));
             for n in &d.notes {
                 out.push_str(&format!(
-                    "{}:{}:{}: note: {}\n",
+                    "  {}:{}:{}: note: {}\n",
                     shown_root.join(&n.path).display(),
                     n.line,
                     n.column,
@@ -256,12 +320,15 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 /// Checks every article below `root` with the index's own rules, plus the folder's
-/// configuration files. Fails only when the folder cannot be listed.
+/// configuration files (`_search.toml`, and every `_folder.toml` with the audience
+/// names it uses). Fails only when the folder cannot be listed.
 pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
-    let files = list_article_files(root)?;
-    let (sources, read_errors) = read_sources(root, &files);
+    let listing = list_files(root)?;
+    let folder_defaults = FolderDefaults::load(root, &listing.folder_files);
+    let (sources, read_errors) = read_sources(root, &listing.articles);
     let mut diagnostics: Vec<Diagnostic> = read_errors.iter().map(unreadable).collect();
-    let results = parse_sources(&sources, Html::Skip);
+    diagnostics.extend(check_folder_files(root, &folder_defaults));
+    let results = parse_sources(&sources, &folder_defaults, Html::Skip);
 
     // Which parsed article gets each slug, exactly as the index decides.
     let mut claims = SlugClaims::default();
@@ -286,6 +353,8 @@ pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
                             src.rel_path
                         ),
                     );
+                    // The first definition: the holder's `slug:` key, or line 1 when its
+                    // slug comes from its path.
                     let (line, column) = by_path
                         .get(holder.as_str())
                         .map(|first| front_matter_key_position(&first.text, "slug"))
@@ -294,10 +363,7 @@ pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
                         path: holder.clone(),
                         line,
                         column,
-                        message: format!(
-                            "the slug {:?} is first defined here",
-                            article.slug.as_str()
-                        ),
+                        message: format!("the slug {:?} is first used here", article.slug.as_str()),
                     });
                     diagnostics.push(duplicate);
                     not_served.push((src, article));
@@ -311,7 +377,7 @@ pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
             }
         }
     }
-    let site = Site::new(root, &articles, unparsed);
+    let site = Site::new(root, &articles, unparsed, &folder_defaults.segments);
     for (src, article) in &articles {
         lint_article(src, article, &site, Links::Check, &mut diagnostics);
     }
@@ -320,7 +386,113 @@ pub fn check_articles(root: &Path) -> std::io::Result<CheckReport> {
         lint_article(src, article, &site, Links::Skip, &mut diagnostics);
     }
     diagnostics.extend(check_config_files(root));
-    Ok(CheckReport::new(files.len(), diagnostics))
+    Ok(CheckReport::new(listing.articles.len(), diagnostics))
+}
+
+/// Checks the `_folder.toml` files `defaults` was loaded from: each of their problems
+/// ([`Code::InvalidFolderFile`], at its line), then, in each file that parsed, the
+/// names of its `audience` that are neither built in nor declared segments
+/// ([`Code::UnknownAudience`], at the `audience` key). An unknown name in a folder
+/// default is reported here, once, rather than at every article that inherits it.
+pub fn check_folder_files(root: &Path, defaults: &FolderDefaults) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = defaults
+        .errors
+        .iter()
+        .map(|e| {
+            Diagnostic::new(
+                &e.path,
+                e.line,
+                e.column.unwrap_or(1),
+                Code::InvalidFolderFile,
+                e.message.clone(),
+            )
+        })
+        .collect();
+    let broken: HashSet<&str> = defaults.errors.iter().map(|e| e.path.as_str()).collect();
+    for (rel_path, _) in &defaults.files {
+        if broken.contains(rel_path.as_str()) {
+            continue;
+        }
+        // Read again for the `audience` key's line: `FolderDefaults` keeps only the
+        // audience. A file that changed in between is caught by the next run.
+        let Ok(bytes) = std::fs::read(root.join(rel_path)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let Some(audience) = folder_file_audience(&text) else {
+            continue;
+        };
+        let line = toml_key_line(&text, "audience");
+        for name in unknown_audience_names(&audience, &defaults.segments) {
+            out.push(Diagnostic::new(
+                rel_path,
+                line,
+                1,
+                Code::UnknownAudience,
+                unknown_audience_message(name, &defaults.segments),
+            ));
+        }
+    }
+    out
+}
+
+/// The `audience` a `_folder.toml`'s text sets, if it parses and sets one.
+fn folder_file_audience(text: &str) -> Option<Audience> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let value = serde_json::to_value(table.get("audience")?).ok()?;
+    Audience::from_value(&value).ok()
+}
+
+/// The names of `audience` that are neither built in nor among the declared `segments`.
+fn unknown_audience_names<'a>(
+    audience: &'a Audience,
+    segments: &'a BTreeSet<String>,
+) -> impl Iterator<Item = &'a AudienceName> + 'a {
+    audience
+        .names()
+        .iter()
+        .filter(|n| !n.is_reserved() && !segments.contains(n.as_str()))
+}
+
+/// What [`Code::UnknownAudience`] says about `name`: the audiences there are, and
+/// where segments are declared.
+fn unknown_audience_message(name: &AudienceName, segments: &BTreeSet<String>) -> String {
+    let built_in = RESERVED.join(", ");
+    if segments.is_empty() {
+        format!(
+            "unknown audience {:?}: it is not built in ({built_in}) and no segments are \
+             declared; declare it in the articles folder's own {FOLDER_FILE}: \
+             segments = [{:?}]",
+            name.as_str(),
+            name.as_str()
+        )
+    } else {
+        let declared: Vec<&str> = segments.iter().map(String::as_str).collect();
+        format!(
+            "unknown audience {:?}: it is neither built in ({built_in}) nor a declared \
+             segment ({}); segments are declared in the articles folder's own {FOLDER_FILE}",
+            name.as_str(),
+            declared.join(", ")
+        )
+    }
+}
+
+/// 1-based line of a top-level `key = …` in a TOML text (before any `[table]` header),
+/// or 1 when it is not found.
+fn toml_key_line(text: &str, key: &str) -> usize {
+    // Bare, basic-quoted and literal-quoted spellings of the key.
+    let spellings = [key.to_string(), format!("\"{key}\""), format!("'{key}'")];
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.starts_with('[') {
+            break;
+        }
+        let rest = spellings.iter().find_map(|k| line.strip_prefix(k.as_str()));
+        if rest.is_some_and(|r| r.trim_start().starts_with('=')) {
+            return i + 1;
+        }
+    }
+    1
 }
 
 /// Checks the folder's configuration files beside the articles: the search
@@ -380,6 +552,8 @@ struct Site<'a> {
     /// Folders with articles below them: an `index.md` standing for one of them is a
     /// category's landing page.
     folders_with_articles: HashSet<&'a str>,
+    /// The segment names the articles folder's `_folder.toml` declares.
+    segments: &'a BTreeSet<String>,
 }
 
 impl<'a> Site<'a> {
@@ -387,6 +561,7 @@ impl<'a> Site<'a> {
         root: &'a Path,
         articles: &[(&'a SourceFile, &'a Article)],
         unparsed: HashSet<&'a str>,
+        segments: &'a BTreeSet<String>,
     ) -> Self {
         let mut folders_with_articles = HashSet::new();
         for (src, _) in articles {
@@ -415,6 +590,7 @@ impl<'a> Site<'a> {
                 .collect(),
             unparsed,
             folders_with_articles,
+            segments,
         }
     }
 
@@ -456,8 +632,9 @@ fn parse_error(src: &SourceFile, e: &ArticleError) -> Diagnostic {
         ArticleErrorKind::Slug => (Code::InvalidSlug, Some("slug")),
         ArticleErrorKind::Category => (Code::InvalidCategory, Some("category")),
         ArticleErrorKind::Other => (Code::UnreadableFile, None),
+        ArticleErrorKind::Audience => (Code::InvalidAudience, Some("audience")),
     };
-    // Slug and category errors name no position; point at the front matter key when
+    // Slug, category and audience errors: point at the front matter key when
     // the value comes from there (a path-derived one is about line 1).
     let (line, column) = match key {
         Some(key) => front_matter_key_position(&src.text, key),
@@ -505,6 +682,19 @@ fn lint_article(
             Code::EmptyArticle,
             "the article has no text (template tags are not shown)".to_string(),
         ));
+    }
+    // A folder default's unknown names are reported once, at its `_folder.toml`.
+    if article.audience_in_front_matter {
+        let (line, column) = front_matter_key_position(&src.text, "audience");
+        for name in unknown_audience_names(&article.audience, site.segments) {
+            out.push(Diagnostic::new(
+                path,
+                line,
+                column,
+                Code::UnknownAudience,
+                unknown_audience_message(name, site.segments),
+            ));
+        }
     }
     if links == Links::Skip {
         return;
@@ -571,6 +761,12 @@ fn lint_article(
                 ),
             ));
         }
+        if !article.audience.is_within(&target.audience) {
+            out.push(diag(
+                Code::LinkToRestricted,
+                link_to_restricted_message(article, target),
+            ));
+        }
         let Some(fragment) = &link.fragment else {
             continue;
         };
@@ -591,6 +787,17 @@ fn lint_article(
             format!("no heading of {whose} has the anchor #{fragment}{hint}"),
         ));
     }
+}
+
+/// What [`Code::LinkToRestricted`] says about a link from `article` to `target`.
+fn link_to_restricted_message(article: &Article, target: &Article) -> String {
+    format!(
+        "links to {:?} (audience: {}), which some readers of this article (audience: {}) \
+         cannot open",
+        target.slug.as_str(),
+        target.audience,
+        article.audience
+    )
 }
 
 /// A heading anchor that differs from `fragment` only in case, `_` for `-`, or runs of
@@ -664,6 +871,149 @@ mod tests {
         assert_eq!(front_matter_key_position(toml, "category"), (2, 1));
         // A key in the body is not front matter.
         assert_eq!(front_matter_key_position("# T\nslug: x\n", "slug"), (1, 1));
+    }
+
+    fn audience(names: &str) -> Audience {
+        Audience::from_value(&serde_json::json!(names)).unwrap()
+    }
+
+    fn segments(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn audience_problems_are_errors_and_a_link_some_readers_cannot_follow_is_a_warning() {
+        assert_eq!(Code::InvalidAudience.severity(), Severity::Error);
+        assert_eq!(Code::UnknownAudience.severity(), Severity::Error);
+        assert_eq!(Code::InvalidFolderFile.severity(), Severity::Error);
+        assert_eq!(Code::LinkToRestricted.severity(), Severity::Warning);
+        assert_eq!(Code::UnknownAudience.as_str(), "unknown-audience");
+        assert_eq!(Code::LinkToRestricted.as_str(), "link-to-restricted");
+        assert_eq!(Code::InvalidFolderFile.as_str(), "invalid-folder-file");
+        assert_eq!(Code::InvalidAudience.as_str(), "invalid-audience");
+    }
+
+    #[test]
+    fn a_link_is_a_problem_only_for_readers_who_cannot_open_the_target() {
+        let follow = |from: &str, to: &str| audience(from).is_within(&audience(to));
+        assert!(!follow("public", "staff"));
+        assert!(!follow("public", "signed-in"));
+        assert!(!follow("signed-in", "gold"));
+        assert!(!follow("gold", "partners"));
+        assert!(!follow("gold, staff", "partners"));
+        assert!(follow("public", "public"));
+        assert!(follow("gold", "signed-in"));
+        assert!(follow("gold", "gold, partners"));
+        // Staff open every article.
+        assert!(follow("staff", "gold"));
+        assert!(follow("staff", "signed-in"));
+        assert!(follow("gold, staff", "gold"));
+    }
+
+    #[test]
+    fn only_names_neither_built_in_nor_declared_are_unknown() {
+        let declared = segments(&["gold", "partners"]);
+        let a = audience("public, signed-in, staff, gold, silver, bronze");
+        let unknown: Vec<&str> = unknown_audience_names(&a, &declared)
+            .map(AudienceName::as_str)
+            .collect();
+        assert_eq!(unknown, ["bronze", "silver"]);
+        let none = segments(&[]);
+        assert_eq!(unknown_audience_names(&audience("staff"), &none).count(), 0);
+    }
+
+    #[test]
+    fn the_unknown_audience_message_lists_the_declared_segments() {
+        let name = AudienceName::parse("silver").unwrap();
+        assert_eq!(
+            unknown_audience_message(&name, &segments(&["gold", "partners"])),
+            "unknown audience \"silver\": it is neither built in (public, signed-in, staff) \
+             nor a declared segment (gold, partners); segments are declared in the articles \
+             folder's own _folder.toml"
+        );
+    }
+
+    #[test]
+    fn without_declared_segments_the_message_says_where_to_declare_them() {
+        let name = AudienceName::parse("gold").unwrap();
+        assert_eq!(
+            unknown_audience_message(&name, &segments(&[])),
+            "unknown audience \"gold\": it is not built in (public, signed-in, staff) and no \
+             segments are declared; declare it in the articles folder's own _folder.toml: \
+             segments = [\"gold\"]"
+        );
+    }
+
+    #[test]
+    fn a_folder_files_audience_key_is_found_before_any_table() {
+        assert_eq!(
+            toml_key_line("# staff only\n\naudience = \"staff\"\n", "audience"),
+            3
+        );
+        assert_eq!(toml_key_line("\"audience\"= [\"a\"]\n", "audience"), 1);
+        assert_eq!(
+            toml_key_line("audiences = 1\n  audience=\"x\"\n", "audience"),
+            2
+        );
+        // In a table, or absent: line 1.
+        assert_eq!(toml_key_line("[x]\naudience = \"staff\"\n", "audience"), 1);
+        assert_eq!(toml_key_line("segments = []\n", "audience"), 1);
+    }
+
+    #[test]
+    fn a_folder_files_audience_is_read_when_the_file_sets_a_valid_one() {
+        let a = folder_file_audience("segments = [\"gold\"]\naudience = [\"Gold\", \"staff\"]\n");
+        assert_eq!(a.map(|a| a.to_string()).as_deref(), Some("gold, staff"));
+        assert!(folder_file_audience("segments = [\"gold\"]\n").is_none());
+        assert!(folder_file_audience("audience = \"go ld\"\n").is_none());
+        assert!(folder_file_audience("audience = \n").is_none());
+    }
+
+    #[test]
+    fn notes_are_indented_under_their_diagnostic_in_the_text_report() {
+        let mut d = Diagnostic::new("b.md", 3, 1, Code::DuplicateSlug, "dup".into());
+        d.notes.push(Note {
+            path: "a.md".into(),
+            line: 2,
+            column: 1,
+            message: "the slug \"s\" is first used here".into(),
+        });
+        let report = CheckReport::new(2, vec![d]);
+        assert_eq!(
+            report.to_text(Path::new("articles")),
+            "articles/b.md:3:1: error: dup [duplicate-slug]\n  \
+             articles/a.md:2:1: note: the slug \"s\" is first used here\n\
+             1 error, 0 warnings in 1 file (2 files checked)\n"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["diagnostics"][0]["notes"],
+            serde_json::json!([{
+                "path": "a.md", "line": 2, "column": 1,
+                "message": "the slug \"s\" is first used here"
+            }])
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_without_notes_serializes_as_before() {
+        let report = CheckReport::new(
+            1,
+            vec![Diagnostic::new(
+                "a.md",
+                1,
+                1,
+                Code::MissingTitle,
+                "x".into(),
+            )],
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        let mut keys: Vec<&String> = json["diagnostics"][0].as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["code", "column", "line", "message", "path", "severity"]
+        );
     }
 
     #[test]

@@ -38,12 +38,13 @@ use tantivy::{
 };
 
 use super::article::Article;
+use super::audience::AudienceTable;
 use super::directory::{boot_id, updates_survived, UnsyncedDirectory};
 use super::facets::FacetTable;
 use super::semantic::{Embedder, SectionVectors};
 
 /// Bumped whenever the schema or the analyzers change: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Name of the stemming analyzer used by the searchable text fields.
 pub const EN: &str = "hc_en";
@@ -90,8 +91,17 @@ pub struct Fields {
     pub summary: Field,
     /// Body text (stemmed, positions).
     pub body: Field,
-    /// Every word unstemmed: the dictionary typo and prefix expansion read.
+    /// Every word of the public articles, unstemmed: the dictionary typo and prefix
+    /// expansion read for every reader.
     pub vocab: Field,
+    /// Every word of the restricted articles, as `name` U+001F `word` for each of the
+    /// article's audience names (raw terms): a reader completes and corrects words from
+    /// the audiences it may read only, so a restricted article's rare words are not in
+    /// another reader's dictionary.
+    pub vocab_restricted: Field,
+    /// The article's audience names, plus [`RESTRICTED_TERM`] when it is not public
+    /// (raw): the snapshot's [`AudienceTable`] is read from it.
+    pub audience: Field,
     /// The article's own category (raw, stored).
     pub category: Field,
     /// The category and all its ancestors (raw, fast): filters and facet counts.
@@ -142,6 +152,8 @@ pub fn schema() -> (Schema, Fields) {
         summary: b.add_text_field("summary", text(EN, true) | STORED),
         body: b.add_text_field("body", text(EN, true)),
         vocab: b.add_text_field("vocab", text(RAW, false)),
+        vocab_restricted: b.add_text_field("vocab_restricted", STRING),
+        audience: b.add_text_field("audience", STRING),
         category: b.add_text_field("category", STRING | STORED),
         category_path: b.add_text_field("category_path", fast_string()),
         tag: b.add_text_field("tag", fast_string() | STORED),
@@ -193,7 +205,6 @@ pub fn document(
         f.headings => headings,
         f.tags_text => tags_joined,
         f.body => body,
-        f.vocab => vocab,
         f.category => a.category.as_str(),
         f.title_sort => a.title.to_lowercase(),
         f.updated => a.updated,
@@ -212,7 +223,32 @@ pub fn document(
     for t in &a.tags {
         d.add_text(f.tag, t.as_str());
     }
+    for term in a.audience.index_terms() {
+        d.add_text(f.audience, term);
+    }
+    if a.audience.is_public() {
+        d.add_text(f.vocab, vocab);
+    } else {
+        let mut words: Vec<String> = Vec::new();
+        let mut analyzer = raw_analyzer();
+        let mut stream = analyzer.token_stream(&vocab);
+        while let Some(t) = stream.next() {
+            words.push(t.text.clone());
+        }
+        words.sort_unstable();
+        words.dedup();
+        for name in a.audience.names() {
+            for w in &words {
+                d.add_text(f.vocab_restricted, restricted_word(name.as_str(), w));
+            }
+        }
+    }
     d
+}
+
+/// The term of `word` in the dictionary of the audience `name` (`vocab_restricted`).
+pub fn restricted_word(name: &str, word: &str) -> String {
+    format!("{name}{UNIT}{word}")
 }
 
 const UNIT: char = '\u{1f}';
@@ -413,6 +449,8 @@ pub struct OpenIndex {
     pub manifest: Manifest,
     /// Facet values of every document, for fast facet counts.
     pub facets: Arc<FacetTable>,
+    /// The restricted articles and who may read them.
+    pub audiences: Arc<AudienceTable>,
     /// The articles' HTML, addressed by each document's `html_offset`/`html_len`.
     pub html: HtmlStore,
     /// Query words already expanded against this snapshot's dictionary.
@@ -522,6 +560,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         segment.fast_fields().str("category_path")?;
     }
     let facets = Arc::new(FacetTable::build(&searcher)?);
+    let audiences = Arc::new(AudienceTable::build(&searcher, fields.audience)?);
     let html = HtmlStore::open(&dir)?;
     let vectors = SectionVectors::read(&dir, Embedder::builtin()).ok_or_else(|| {
         IndexError::Manifest("the section vectors are missing, damaged or of another model".into())
@@ -535,6 +574,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         dir: Some(dir),
         manifest,
         facets,
+        audiences,
         html,
         words: Default::default(),
         meanings: Default::default(),
@@ -664,6 +704,7 @@ pub fn build_generation(
     let (_, fields) = schema();
     let searcher = reader.searcher();
     let facets = Arc::new(FacetTable::build(&searcher)?);
+    let audiences = Arc::new(AudienceTable::build(&searcher, fields.audience)?);
     let html = HtmlStore::open(&final_dir)?;
     Ok(OpenIndex {
         index,
@@ -674,6 +715,7 @@ pub fn build_generation(
         dir: Some(final_dir),
         manifest,
         facets,
+        audiences,
         html,
         words: Default::default(),
         meanings: Default::default(),
@@ -701,6 +743,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
     let reader = reader_for(&index)?;
     let searcher = reader.searcher();
     let facets = Arc::new(FacetTable::build(&searcher)?);
+    let audiences = Arc::new(AudienceTable::build(&searcher, fields.audience)?);
     Ok(OpenIndex {
         index,
         reader,
@@ -708,6 +751,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
         writer: Arc::default(),
         fields,
         facets,
+        audiences,
         html: HtmlStore::Owned(html),
         dir: None,
         manifest: Manifest {
@@ -804,6 +848,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
         idx.reader.reload()?;
         let searcher = idx.reader.searcher();
         let facets = Arc::new(FacetTable::build_reusing(Some(&idx.facets), &searcher)?);
+        let audiences = Arc::new(AudienceTable::build(&searcher, idx.fields.audience)?);
         let manifest = Manifest {
             schema_version: SCHEMA_VERSION,
             fingerprint: update.fingerprint.clone(),
@@ -829,6 +874,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             dir: idx.dir.clone(),
             manifest,
             facets,
+            audiences,
             html,
             words: Default::default(),
             meanings: Default::default(),

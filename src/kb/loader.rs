@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::article::{
     parse_article_with, slug_for, split_front_matter, Article, ArticleError, ArticleErrorKind, Html,
 };
+use super::audience::{FolderDefaults, FOLDER_FILE};
 use super::types::Slug;
 
 /// The name of the project's own ignore file in the articles folder.
@@ -79,14 +80,45 @@ pub struct LoadedArticles {
     pub errors: Vec<FileError>,
     /// Content hashes by path, for deciding whether an index is current.
     pub hashes: Vec<(String, [u8; 32])>,
+    /// The folders' default audiences (`_folder.toml`), applied to the articles.
+    pub folder_defaults: FolderDefaults,
 }
 
 impl LoadedArticles {
-    /// A fingerprint of every file's path and content: equal fingerprints mean an index
-    /// built from one set is current for the other.
+    /// A fingerprint of every file's path and content, the `_folder.toml` files
+    /// included: equal fingerprints mean an index built from one set is current for
+    /// the other.
     pub fn fingerprint(&self) -> String {
-        fingerprint_of(&self.hashes)
+        fingerprint_with_folders(&self.hashes, &self.folder_defaults)
     }
+}
+
+/// [`fingerprint_of`] the articles' hashes and the `_folder.toml` files' (their paths
+/// cannot clash: one ends in `.md`, the other in `.toml`).
+pub fn fingerprint_with_folders(hashes: &[(String, [u8; 32])], folders: &FolderDefaults) -> String {
+    let mut all = hashes.to_vec();
+    all.extend(folders.files.iter().cloned());
+    fingerprint_of(&all)
+}
+
+/// What a walk of the articles folder found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The article files, sorted.
+    pub articles: Vec<String>,
+    /// The `_folder.toml` files, sorted.
+    pub folder_files: Vec<String>,
+}
+
+/// Lists the article files and the `_folder.toml` files below `root` in one walk.
+pub fn list_files(root: &Path) -> std::io::Result<Listing> {
+    walk_articles(root, None)
+}
+
+/// Lists and reads the `_folder.toml` files below `root`.
+pub fn load_folder_defaults(root: &Path) -> std::io::Result<FolderDefaults> {
+    let listing = list_files(root)?;
+    Ok(FolderDefaults::load(root, &listing.folder_files))
 }
 
 /// Hashes a list of (path, content hash) pairs in path order.
@@ -104,7 +136,7 @@ pub fn fingerprint_of(hashes: &[(String, [u8; 32])]) -> String {
 
 /// Lists the article files below `root` (relative paths, sorted), applying the ignore rules.
 pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
-    walk_articles(root, None)
+    Ok(walk_articles(root, None)?.articles)
 }
 
 /// Lists the article files that are, or are below, one of `targets` (relative paths of
@@ -113,7 +145,7 @@ pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
 /// way, but only descends towards the targets, so a change to one file costs a few
 /// directory reads instead of a walk of the whole folder.
 pub fn list_article_files_in(root: &Path, targets: &[String]) -> std::io::Result<Vec<String>> {
-    walk_articles(root, Some(targets))
+    Ok(walk_articles(root, Some(targets))?.articles)
 }
 
 /// Whether the walk must visit `rel`: the root, a target's ancestor, a target, or
@@ -129,7 +161,7 @@ fn on_the_way(rel: &str, targets: &[String]) -> bool {
         })
 }
 
-fn walk_articles(root: &Path, targets: Option<&[String]>) -> std::io::Result<Vec<String>> {
+fn walk_articles(root: &Path, targets: Option<&[String]>) -> std::io::Result<Listing> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -156,7 +188,7 @@ fn walk_articles(root: &Path, targets: Option<&[String]>) -> std::io::Result<Vec
     }
     // In parallel: MDN is 14,000 folders, and each costs a directory read plus a look
     // for three ignore files.
-    let files = std::sync::Mutex::new(Vec::new());
+    let files = std::sync::Mutex::new(Listing::default());
     builder.build_parallel().run(|| {
         let files = &files;
         Box::new(move |entry| {
@@ -164,12 +196,21 @@ fn walk_articles(root: &Path, targets: Option<&[String]>) -> std::io::Result<Vec
                 return ignore::WalkState::Continue;
             };
             let path = entry.path();
-            let is_md = entry.file_type().is_some_and(|t| t.is_file())
-                && path.extension().and_then(|e| e.to_str()) == Some("md");
-            if let Some(rel) = is_md.then(|| relative_path(root, path)).flatten() {
+            let is_file = entry.file_type().is_some_and(|t| t.is_file());
+            let is_md = is_file && path.extension().and_then(|e| e.to_str()) == Some("md");
+            let is_folder_file =
+                is_file && path.file_name().and_then(|n| n.to_str()) == Some(FOLDER_FILE);
+            if !is_md && !is_folder_file {
+                return ignore::WalkState::Continue;
+            }
+            if let Some(rel) = relative_path(root, path) {
                 if targets.is_none_or(|t| on_the_way(&rel, t)) {
                     if let Ok(mut files) = files.lock() {
-                        files.push(rel);
+                        if is_md {
+                            files.articles.push(rel);
+                        } else {
+                            files.folder_files.push(rel);
+                        }
                     }
                 }
             }
@@ -177,7 +218,8 @@ fn walk_articles(root: &Path, targets: Option<&[String]>) -> std::io::Result<Vec
         })
     });
     let mut files = files.into_inner().unwrap_or_default();
-    files.sort();
+    files.articles.sort();
+    files.folder_files.sort();
     Ok(files)
 }
 
@@ -272,7 +314,11 @@ pub fn hash_files(root: &Path, rel_paths: &[String]) -> (Vec<(String, [u8; 32])>
 /// Parses files as the index does, in parallel on the machine's cores; results are in
 /// the order of `sources`. Slugs are read from every front matter first, so that links
 /// resolve to overridden slugs.
-pub fn parse_sources(sources: &[SourceFile], html: Html) -> Vec<Result<Article, ArticleError>> {
+pub fn parse_sources(
+    sources: &[SourceFile],
+    defaults: &FolderDefaults,
+    html: Html,
+) -> Vec<Result<Article, ArticleError>> {
     let front_slugs = parallel_map(sources, |src| {
         let split = split_front_matter(&src.text).ok()?;
         slug_for(&src.rel_path, &split.front).ok()
@@ -282,7 +328,7 @@ pub fn parse_sources(sources: &[SourceFile], html: Html) -> Vec<Result<Article, 
         .zip(front_slugs)
         .filter_map(|(src, slug)| Some((src.rel_path.clone(), slug.flatten()?)))
         .collect();
-    parse_all(sources, &slugs, html)
+    parse_all(sources, &slugs, defaults, html)
 }
 
 /// The duplicate-slug rule: in path order, the first file to claim a slug gets it and
@@ -306,8 +352,9 @@ impl SlugClaims {
 
 /// Loads every article below `root`, in parallel on the machine's cores.
 pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
-    let files = list_article_files(root)?;
-    let (sources, errors) = read_sources(root, &files);
+    let listing = list_files(root)?;
+    let folder_defaults = FolderDefaults::load(root, &listing.folder_files);
+    let (sources, errors) = read_sources(root, &listing.articles);
     let mut out = LoadedArticles {
         errors,
         hashes: sources
@@ -316,7 +363,9 @@ pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
             .collect(),
         ..LoadedArticles::default()
     };
-    let results = parse_sources(&sources, Html::Render);
+    let results = parse_sources(&sources, &folder_defaults, Html::Render);
+    out.errors.extend(folder_defaults.errors.iter().cloned());
+    out.folder_defaults = folder_defaults;
     let mut claims = SlugClaims::default();
     for (src, result) in sources.iter().zip(results) {
         match result {
@@ -350,10 +399,13 @@ pub fn load_articles(root: &Path) -> std::io::Result<LoadedArticles> {
 pub(crate) fn parse_all(
     sources: &[SourceFile],
     slugs: &HashMap<String, Slug>,
+    defaults: &FolderDefaults,
     html: Html,
 ) -> Vec<Result<Article, ArticleError>> {
     parallel_map(sources, |src| {
-        parse_article_with(&src.rel_path, &src.text, src.mtime, slugs, html)
+        let mut article = parse_article_with(&src.rel_path, &src.text, src.mtime, slugs, html)?;
+        article.apply_folder_default(defaults);
+        Ok(article)
     })
     .into_iter()
     .map(|r| {

@@ -8,6 +8,7 @@
 //! * Only this module opens an index writer; request handlers only read.
 
 pub mod article;
+pub mod audience;
 pub mod check;
 pub mod directory;
 pub mod facets;
@@ -34,19 +35,19 @@ use serde::Serialize;
 
 use self::article::Html;
 use self::article::{rfc3339, Article, Heading};
+use self::audience::{FolderDefaults, Reader};
 use self::index::{
     apply_update, build_generation, build_in_ram, current_vectors, indexed_files, open_current,
     remove_old_generations, IndexUpdate, OpenIndex, SCHEMA_VERSION,
 };
 use self::loader::{
-    fingerprint_of, hash_files, list_article_files, load_articles, parse_sources, read_sources,
-    FileError,
+    fingerprint_with_folders, hash_files, list_files, load_articles, load_folder_defaults,
+    parse_sources, read_sources, FileError,
 };
 use self::query::as_plain_words;
 use self::search::{
-    category_counts, doc_i64, doc_of_slug, doc_str, doc_strs, doc_u64, find_by_slug, related,
-    Analyzers, ArticleRef, Hit, RelatedTo, SearchError, SearchRequest, SearchResults,
-    SearchSettings,
+    category_counts, doc_i64, doc_of_slug, doc_str, doc_strs, doc_u64, related, Analyzers,
+    ArticleRef, Hit, RelatedTo, SearchError, SearchRequest, SearchResults, SearchSettings,
 };
 use self::search_config::{SearchConfig, SEARCH_CONFIG_FILE};
 use self::sync::{FileStates, SyncScope};
@@ -250,19 +251,31 @@ impl KnowledgeBase {
         self.settings.store(Arc::new(settings));
     }
 
-    /// The index's state now: counts from the live snapshot, problems from the last sync.
-    pub fn status(&self) -> IndexStatus {
-        let articles = self
-            .current
-            .load()
-            .as_ref()
-            .map(|idx| idx.searcher.num_docs() as usize)
-            .unwrap_or(0);
+    /// The index's state now, as `reader` may know it: counts from the live snapshot
+    /// (the articles this reader may open), problems from the last sync. File problems
+    /// name paths and quote front matter, so once the help center has restricted
+    /// articles they are shown to staff only.
+    pub fn status(&self, reader: &Reader) -> IndexStatus {
+        let live = self.current.load_full();
+        let articles = match &live {
+            Some(idx) if idx.audiences.has_restricted() && !reader.is_staff() => idx
+                .searcher
+                .search(
+                    &*search::readable_query(idx, reader),
+                    &tantivy::collector::Count,
+                )
+                .unwrap_or(0),
+            Some(idx) => idx.searcher.num_docs() as usize,
+            None => 0,
+        };
         let (drafts, mut errors) = {
             let files = lock(&self.files);
             (files.drafts(), files.errors())
         };
         errors.extend(lock(&self.search_config_errors).iter().cloned());
+        if live.is_some_and(|idx| idx.audiences.has_restricted()) && !reader.is_staff() {
+            errors.clear();
+        }
         let last = lock(&self.last_update).clone();
         IndexStatus {
             articles,
@@ -293,6 +306,29 @@ impl KnowledgeBase {
         };
         if config_changed {
             self.load_search_config();
+        }
+        let folders_may_have_changed = match scope {
+            SyncScope::Everything => true,
+            SyncScope::Paths(paths) => paths.iter().any(|p| {
+                p.rsplit('/').next() == Some(audience::FOLDER_FILE) || !p.ends_with(".md")
+            }),
+        };
+        if folders_may_have_changed {
+            let now = load_folder_defaults(&self.articles_dir)?;
+            if lock(&self.files).folder_defaults_changed(&now) {
+                // A folder's default audience changed: every article below it may
+                // change hands, so the index is rebuilt (rare; unchanged sections keep
+                // their vectors).
+                tracing::info!("a folder's default audience changed; rebuilding the index");
+                let report = self.load_and_swap_locked(true, &|_, _| {})?;
+                return Ok(Some(SyncReport {
+                    read: report.articles + report.drafts + report.errors,
+                    indexed: report.articles,
+                    removed: 0,
+                    changed: true,
+                    millis: started.elapsed().as_millis() as u64,
+                }));
+            }
         }
         let mut files = lock(&self.files);
         let mut plan = files.plan(&self.articles_dir, scope)?;
@@ -415,6 +451,15 @@ impl KnowledgeBase {
         progress: &dyn Fn(usize, usize),
     ) -> Result<BuildReport, KbError> {
         let _guard = lock(&self.build_lock);
+        self.load_and_swap_locked(force, progress)
+    }
+
+    /// [`Self::load_and_swap`] for a caller that holds `build_lock`.
+    fn load_and_swap_locked(
+        &self,
+        force: bool,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<BuildReport, KbError> {
         let started = Instant::now();
         let mut stale_vectors = None;
         if !force {
@@ -506,9 +551,10 @@ impl KnowledgeBase {
     /// does not hold (drafts, broken files, duplicates) are parsed, for the status.
     /// [`Reuse::Rebuild`] when there is no current index.
     fn reuse_current(&self, started: Instant) -> Result<Reuse, KbError> {
-        let files = list_article_files(&self.articles_dir)?;
-        let (hashes, read_errors) = hash_files(&self.articles_dir, &files);
-        let fingerprint = fingerprint_of(&hashes);
+        let listing = list_files(&self.articles_dir)?;
+        let folder_defaults = FolderDefaults::load(&self.articles_dir, &listing.folder_files);
+        let (hashes, read_errors) = hash_files(&self.articles_dir, &listing.articles);
+        let fingerprint = fingerprint_with_folders(&hashes, &folder_defaults);
         let open = match open_current(&self.index_dir) {
             Ok(open)
                 if open.manifest.schema_version == SCHEMA_VERSION
@@ -538,7 +584,7 @@ impl KnowledgeBase {
             .cloned()
             .collect();
         let (sources, _) = read_sources(&self.articles_dir, &others);
-        let parsed = parse_sources(&sources, Html::Skip);
+        let parsed = parse_sources(&sources, &folder_defaults, Html::Skip);
         let unindexed = sources
             .iter()
             .map(|s| s.rel_path.clone())
@@ -547,6 +593,7 @@ impl KnowledgeBase {
         let states = FileStates::from_index(
             &self.articles_dir,
             &hashes,
+            folder_defaults,
             read_errors,
             &indexed,
             unindexed,
@@ -619,7 +666,13 @@ impl KnowledgeBase {
     /// deflection), from the same engine as search: the subject's words first, then the
     /// body's, read as plain words (a customer's quotes and hyphens are not operators).
     /// Empty text suggests nothing.
-    pub fn suggest(&self, subject: &str, body: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
+    pub fn suggest(
+        &self,
+        subject: &str,
+        body: &str,
+        limit: usize,
+        reader: &Reader,
+    ) -> Result<Vec<Hit>, KbError> {
         let text = as_plain_words(&format!("{subject}\n{body}"));
         if text.is_empty() {
             return Ok(Vec::new());
@@ -633,24 +686,29 @@ impl KnowledgeBase {
         let results = self.search(&SearchRequest {
             q,
             limit,
+            reader: reader.clone(),
             ..SearchRequest::default()
         })?;
         Ok(results.hits)
     }
 
-    /// Whether a published article has this slug: one term lookup, without rendering
-    /// the article or searching its related articles as [`Self::article`] does.
-    pub fn has_article(&self, slug: &Slug) -> Result<bool, KbError> {
+    /// Whether a published article that `reader` may open has this slug: one term
+    /// lookup, without rendering the article or searching its related articles as
+    /// [`Self::article`] does.
+    pub fn has_article(&self, slug: &Slug, reader: &Reader) -> Result<bool, KbError> {
         let idx = self.index()?;
-        Ok(doc_of_slug(&idx.searcher, idx.fields.slug, slug.as_str())?.is_some())
+        Ok(readable_doc(&idx, slug, reader)?.is_some())
     }
 
-    /// A published article with its related articles; `None` for unknown slugs and drafts.
-    pub fn article(&self, slug: &Slug) -> Result<Option<ArticleView>, KbError> {
+    /// A published article `reader` may open, with the related articles it may open;
+    /// `None` for unknown slugs, drafts and articles for other readers (not yours looks
+    /// like missing).
+    pub fn article(&self, slug: &Slug, reader: &Reader) -> Result<Option<ArticleView>, KbError> {
         let idx = self.index()?;
-        let Some(doc) = find_by_slug(&idx, slug.as_str())? else {
+        let Some(addr) = readable_doc(&idx, slug, reader)? else {
             return Ok(None);
         };
+        let doc: tantivy::TantivyDocument = idx.searcher.doc(addr).map_err(SearchError::from)?;
         let f = &idx.fields;
         let title = doc_str(&doc, f.title);
         let tags = doc_strs(&doc, f.tag);
@@ -667,6 +725,7 @@ impl KnowledgeBase {
                 category: &category,
             },
             5,
+            reader,
         )?;
         let summary = Some(doc_str(&doc, f.summary)).filter(|s| !s.is_empty());
         Ok(Some(ArticleView {
@@ -687,16 +746,22 @@ impl KnowledgeBase {
         }))
     }
 
-    /// The `limit` most recently updated published articles, newest first.
-    pub fn recent(&self, limit: usize) -> Result<Vec<search::RecentArticle>, KbError> {
+    /// The `limit` most recently updated published articles `reader` may open, newest
+    /// first.
+    pub fn recent(
+        &self,
+        limit: usize,
+        reader: &Reader,
+    ) -> Result<Vec<search::RecentArticle>, KbError> {
         let idx = self.index()?;
-        Ok(search::recent_articles(&idx, limit)?)
+        Ok(search::recent_articles(&idx, limit, reader)?)
     }
 
-    /// The category tree with published-article counts at every node.
-    pub fn categories(&self) -> Result<CategoryTree, KbError> {
+    /// The category tree with counts of the published articles `reader` may open at
+    /// every node (a category with none of them is not in the tree).
+    pub fn categories(&self, reader: &Reader) -> Result<CategoryTree, KbError> {
         let idx = self.index()?;
-        let (total, counts) = category_counts(&idx)?;
+        let (total, counts) = category_counts(&idx, reader)?;
         let mut paths: Vec<(String, u64)> =
             counts.into_iter().map(|c| (c.value, c.count)).collect();
         paths.sort();
@@ -711,6 +776,16 @@ impl KnowledgeBase {
             categories: build_tree(&paths),
         })
     }
+}
+
+/// The document of the published article with `slug`, if `reader` may open it.
+fn readable_doc(
+    idx: &OpenIndex,
+    slug: &Slug,
+    reader: &Reader,
+) -> Result<Option<tantivy::DocAddress>, SearchError> {
+    Ok(doc_of_slug(&idx.searcher, idx.fields.slug, slug.as_str())?
+        .filter(|addr| idx.audiences.may_read(reader, *addr)))
 }
 
 /// Locks a mutex, recovering from poisoning: every guarded value here stays

@@ -19,9 +19,10 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use super::article::{slug_for, split_front_matter, Article, ArticleError, Html};
+use super::audience::FolderDefaults;
 use super::loader::{
-    fingerprint_of, list_article_files, list_article_files_in, parse_all, read_source, FileError,
-    LoadedArticles, SourceFile,
+    fingerprint_with_folders, list_article_files, list_article_files_in, parse_all, read_source,
+    FileError, LoadedArticles, SourceFile,
 };
 use super::types::Slug;
 
@@ -93,6 +94,10 @@ pub struct FileStates {
     errors: BTreeMap<String, FileError>,
     /// Files waiting for a slug another file holds: retried on every sync.
     waiting_for_slug: BTreeSet<String>,
+    /// The folders' default audiences the index was built with. A change to any
+    /// `_folder.toml` rebuilds the index ([`Self::folder_defaults_changed`]), so a sync
+    /// never needs to change them.
+    folder_defaults: FolderDefaults,
 }
 
 /// A batch planned by [`FileStates::plan`], to be applied to the index in one commit.
@@ -149,6 +154,10 @@ impl FileStates {
     /// The state right after a full load that the index now reflects.
     pub fn from_loaded(root: &Path, loaded: &LoadedArticles) -> FileStates {
         let mut s = FileStates::with_files(root, &loaded.hashes);
+        s.folder_defaults = loaded.folder_defaults.clone();
+        for e in &loaded.folder_defaults.errors {
+            s.errors.insert(e.path.clone(), e.clone());
+        }
         for a in &loaded.articles {
             s.links.insert(a.rel_path.clone(), a.slug.clone());
             if let Some(f) = s.files.get_mut(&a.rel_path) {
@@ -175,11 +184,16 @@ impl FileStates {
     pub fn from_index(
         root: &Path,
         hashes: &[(String, [u8; 32])],
+        folder_defaults: FolderDefaults,
         read_errors: Vec<FileError>,
         indexed: &[(String, String)],
         unindexed: Vec<(String, Result<Article, ArticleError>)>,
     ) -> FileStates {
         let mut s = FileStates::with_files(root, hashes);
+        for e in &folder_defaults.errors {
+            s.errors.insert(e.path.clone(), e.clone());
+        }
+        s.folder_defaults = folder_defaults;
         for (path, slug) in indexed {
             let (Some(f), Ok(slug)) = (s.files.get_mut(path), Slug::parse(slug)) else {
                 continue;
@@ -232,7 +246,13 @@ impl FileStates {
             .iter()
             .map(|(p, f)| (p.clone(), f.reflected))
             .collect();
-        fingerprint_of(&pairs)
+        fingerprint_with_folders(&pairs, &self.folder_defaults)
+    }
+
+    /// Whether the `_folder.toml` files in `now` differ from those the index was built
+    /// with (added, removed or edited): the caller then rebuilds the index.
+    pub fn folder_defaults_changed(&self, now: &FolderDefaults) -> bool {
+        self.folder_defaults.files != now.files
     }
 
     /// Drafts among the files' last good versions.
@@ -296,6 +316,7 @@ impl FileStates {
             owners: self.owners.clone(),
             errors: self.errors.clone(),
             waiting_for_slug: BTreeSet::new(),
+            folder_defaults: self.folder_defaults.clone(),
         });
         let mut plan = SyncPlan::default();
         let mut sources: Vec<SourceFile> = Vec::new();
@@ -347,7 +368,7 @@ impl FileStates {
             }
         }
         plan.read = sources.len();
-        let results = parse_all(&sources, &next.links, Html::Render);
+        let results = parse_all(&sources, &next.links, &next.folder_defaults, Html::Render);
         // First let go of the slugs that changed hands, so that a swap of slugs between
         // two files of one batch is not a duplicate.
         let mut parsed: Vec<(&SourceFile, Article)> = Vec::new();

@@ -11,12 +11,14 @@ pub mod assets;
 use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::http::reader::{page_reader, private_if_signed_in, ReaderOf};
 use crate::http::AppState;
+use crate::kb::audience::Reader;
 use crate::kb::search::{RecentArticle, SearchRequest, SearchResults};
 use crate::kb::types::{Category, Slug};
 use crate::kb::{ArticleView, CategoryNode, KbError};
@@ -45,10 +47,24 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{name}", get(assets::serve))
 }
 
-/// A rendered page with the pages' security headers.
-fn page(status: StatusCode, template: &impl Template) -> Response {
+/// A rendered page with the pages' security headers. `who` is the reader a page was
+/// rendered for, when its content depends on who reads (then it varies on the cookie,
+/// is private to a signed-in reader, and tells `site.js` how it was rendered).
+fn page(status: StatusCode, template: &impl Template, who: Option<&ReaderOf>) -> Response {
     match template.render() {
-        Ok(html) => {
+        Ok(mut html) => {
+            if let Some(who) = who {
+                let kind = match who.reader {
+                    Reader::Anonymous => "anonymous",
+                    Reader::SignedIn { .. } => "signed-in",
+                    Reader::Staff => "staff",
+                };
+                html = html.replacen(
+                    "<head>\n",
+                    &format!("<head>\n<meta name=\"hc-reader\" content=\"{kind}\">\n"),
+                    1,
+                );
+            }
             let mut response = (status, html).into_response();
             let h = response.headers_mut();
             h.insert(
@@ -68,7 +84,10 @@ fn page(status: StatusCode, template: &impl Template) -> Response {
                 HeaderValue::from_static("same-origin"),
             );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            response
+            match who {
+                Some(who) => private_if_signed_in(response, who, "cookie"),
+                None => response,
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, "page template failed");
@@ -108,6 +127,7 @@ fn engine_error(e: KbError) -> Response {
             detail,
             reload,
         },
+        None,
     );
     if reload {
         // Only a starting index is worth retrying soon; a fault is not.
@@ -126,7 +146,25 @@ pub fn not_found(what: String) -> Response {
             what,
             q: String::new(),
             category: None,
+            sign_in: false,
         },
+        None,
+    )
+}
+
+/// The 404 of an article page that `who` cannot open: the same for a missing article
+/// and for one this reader may not read (not yours looks like missing). A signed-out
+/// reader is offered to sign in, with neither title nor excerpt of anything.
+fn article_not_found(slug: &str, who: &ReaderOf) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        &NotFoundPage {
+            what: format!("There is no article “{slug}” here."),
+            q: String::new(),
+            category: None,
+            sign_in: !who.reader.is_signed_in(),
+        },
+        Some(who),
     )
 }
 
@@ -145,11 +183,12 @@ struct HomePage {
 }
 
 /// `GET /`: the search box, the categories as tiles, the recently updated articles.
-async fn home(State(state): State<AppState>) -> Response {
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let who = page_reader(&state, &headers).await;
     let result = state
         .kb
-        .categories()
-        .and_then(|tree| Ok((tree, state.kb.recent(RECENT)?)));
+        .categories(&who.reader)
+        .and_then(|tree| Ok((tree, state.kb.recent(RECENT, &who.reader)?)));
     match result {
         Ok((tree, recent)) => page(
             StatusCode::OK,
@@ -159,6 +198,7 @@ async fn home(State(state): State<AppState>) -> Response {
                 categories: tree.categories,
                 recent,
             },
+            Some(&who),
         ),
         Err(e) => engine_error(e),
     }
@@ -191,7 +231,12 @@ fn search_url(q: &str, category: Option<&str>, page: usize) -> String {
 
 /// `GET /search?q=&category=&page=`: lenient with what a person may type or edit in
 /// the address bar: an over-long query is cut, an unknown category or page is ignored.
-async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let who = page_reader(&state, &headers).await;
     let (mut q, mut category, mut page_number) = (String::new(), None, 1usize);
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
@@ -215,6 +260,7 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
         limit: PAGE_SIZE,
         offset: (page_number - 1) * PAGE_SIZE,
         semantic_ratio: None,
+        reader: who.reader.clone(),
     };
     let mut results = match state.kb.search(&request) {
         Ok(results) => results,
@@ -251,6 +297,7 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
             category,
             q,
         },
+        Some(&who),
     )
 }
 
@@ -278,23 +325,26 @@ fn breadcrumb(path: &str) -> Vec<(String, String)> {
 /// `GET /articles/{slug}`
 async fn article(
     State(state): State<AppState>,
+    headers: HeaderMap,
     slug: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let who = page_reader(&state, &headers).await;
     // A path that does not even decode (`%FF`) is simply not found, as a page.
     let Ok(Path(slug)) = slug else {
-        return not_found("There is no such article.".into());
+        return article_not_found("", &who);
     };
-    let missing = || not_found(format!("There is no article “{slug}”."));
+    let missing = || article_not_found(&slug, &who);
     let Ok(parsed) = Slug::parse(&slug) else {
         return missing();
     };
-    match state.kb.article(&parsed) {
+    match state.kb.article(&parsed, &who.reader) {
         Ok(Some(view)) => page(
             StatusCode::OK,
             &ArticlePage {
                 breadcrumb: breadcrumb(&view.category),
                 view,
             },
+            Some(&who),
         ),
         Ok(None) => missing(),
         Err(e) => engine_error(e),
@@ -328,18 +378,31 @@ fn find_node<'a>(nodes: &'a [CategoryNode], path: &str) -> Option<&'a CategoryNo
 /// `GET /categories/{path}?page=`: the articles of a category and its subcategories.
 async fn category(
     State(state): State<AppState>,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    let who = page_reader(&state, &headers).await;
     let Ok(Path(path)) = path else {
         return not_found("There is no such category.".into());
     };
     let path = path.trim_end_matches('/').to_string();
-    let missing = || not_found(format!("There is no category “{path}”."));
+    let missing = || {
+        page(
+            StatusCode::NOT_FOUND,
+            &NotFoundPage {
+                what: format!("There is no category “{path}”."),
+                q: String::new(),
+                category: None,
+                sign_in: false,
+            },
+            Some(&who),
+        )
+    };
     let Ok(parsed) = Category::parse(&path) else {
         return missing();
     };
-    let tree = match state.kb.categories() {
+    let tree = match state.kb.categories(&who.reader) {
         Ok(tree) => tree,
         Err(e) => return engine_error(e),
     };
@@ -363,6 +426,7 @@ async fn category(
         limit: CATEGORY_PAGE_SIZE,
         offset: (page_number - 1) * CATEGORY_PAGE_SIZE,
         semantic_ratio: None,
+        reader: who.reader.clone(),
     }) {
         Ok(results) => results,
         Err(e) => return engine_error(e),
@@ -378,6 +442,7 @@ async fn category(
             path: node.path.clone(),
             results,
         },
+        Some(&who),
     )
 }
 
@@ -392,7 +457,7 @@ struct PortalPage {
 /// is unreachable (the knowledge base keeps working).
 async fn portal(State(state): State<AppState>) -> Response {
     let tickets_available = state.db.as_ref().is_some_and(|db| db.is_ready());
-    page(StatusCode::OK, &PortalPage { tickets_available })
+    page(StatusCode::OK, &PortalPage { tickets_available }, None)
 }
 
 #[derive(Template)]
@@ -401,6 +466,8 @@ struct NotFoundPage {
     what: String,
     q: String,
     category: Option<String>,
+    /// Offer to sign in (an article page opened while signed out).
+    sign_in: bool,
 }
 
 #[derive(Template)]

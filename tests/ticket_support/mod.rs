@@ -92,6 +92,33 @@ pub async fn spawn_app_with(limits: Limits, options: ServeOptions) -> TestApp {
     spawn_app_full(limits, options, None).await
 }
 
+/// Articles (path below the articles folder, content) a service starts with instead of
+/// the default one; the service then also watches the folder, as `serve` does.
+pub type Articles<'a> = &'a [(&'a str, &'a str)];
+
+thread_local! {
+    /// The articles the next service of this thread starts with (see
+    /// [`spawn_app_with_articles`]).
+    static NEXT_ARTICLES: std::cell::RefCell<Option<Vec<(String, String)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// [`spawn_app`] over these articles, with the file watcher running: stories about
+/// what readers see and about live edits.
+pub async fn spawn_app_with_articles(articles: Articles<'_>) -> TestApp {
+    NEXT_ARTICLES.with(|next| {
+        *next.borrow_mut() = Some(
+            articles
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.to_string()))
+                .collect(),
+        )
+    });
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    app
+}
+
 async fn spawn_app_full(limits: Limits, options: ServeOptions, jwt: Option<JwtKeys>) -> TestApp {
     let db_name = format!("hc_test_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&format!("{}/postgres", pg_base()))
@@ -145,14 +172,24 @@ pub async fn spawn_service_with(
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let articles = dir.path().join("articles");
-    std::fs::create_dir_all(articles.join("account")).expect("articles dir");
-    std::fs::write(
-        articles.join("account/reset-password.md"),
-        "---\ntitle: Reset your password\nsummary: How to reset a forgotten password.\nupdated: 2026-01-01\n---\n\nClick **Forgot password** on the sign-in page.\n",
-    )
-    .expect("article");
+    let custom = NEXT_ARTICLES.with(|next| next.borrow_mut().take());
+    let watch = custom.is_some();
+    let files = custom.unwrap_or_else(|| {
+        vec![(
+            "account/reset-password.md".into(),
+            "---\ntitle: Reset your password\nsummary: How to reset a forgotten password.\nupdated: 2026-01-01\n---\n\nClick **Forgot password** on the sign-in page.\n".into(),
+        )]
+    });
+    for (path, content) in files {
+        let file = articles.join(path);
+        std::fs::create_dir_all(file.parent().expect("a folder")).expect("articles dir");
+        std::fs::write(file, content).expect("article");
+    }
     let kb = Arc::new(KnowledgeBase::new(&articles, dir.path().join("index")));
     server::start_indexing(kb.clone());
+    if watch {
+        server::start_watching(&kb);
+    }
     let jwt = Arc::new(jwt.unwrap_or_else(|| asymmetric_keys(dir.path())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -297,6 +334,12 @@ impl TestApp {
                 .is_ok_and(|r| r.status() == StatusCode::OK)
         })
         .await;
+    }
+
+    /// The service's articles folder (watched when the service started with
+    /// [`spawn_app_with_articles`]).
+    pub fn articles_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("articles")
     }
 
     /// A new customer (the profile appears with the first request).

@@ -4,6 +4,7 @@
 use tantivy::{DocSet, TERMINATED};
 
 use super::*;
+use crate::kb::audience::Reader;
 
 /// A short reference to another article.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -31,14 +32,15 @@ pub struct RelatedTo<'a> {
     pub category: &'a str,
 }
 
-/// Up to `limit` articles related to the one with `slug`: sharing title words or tags,
-/// preferring its own category.
+/// Up to `limit` articles related to the one with `slug` that `reader` may open:
+/// sharing title words or tags, preferring its own category.
 pub fn related(
     idx: &OpenIndex,
     settings: &SearchSettings,
     analyzers: &Analyzers,
     to: &RelatedTo<'_>,
     limit: usize,
+    reader: &Reader,
 ) -> Result<Vec<ArticleRef>, SearchError> {
     let f = &idx.fields;
     let searcher = &idx.searcher;
@@ -94,6 +96,7 @@ pub fn related(
             IndexRecordOption::Basic,
         )),
     ));
+    clauses.extend(reader_clause(idx, reader));
     let query = BooleanQuery::new(clauses);
     let docs = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
     let mut out = Vec::new();
@@ -154,12 +157,16 @@ pub struct RecentArticle {
     pub updated: String,
 }
 
-/// The `limit` most recently updated published articles, newest first.
-pub fn recent_articles(idx: &OpenIndex, limit: usize) -> Result<Vec<RecentArticle>, SearchError> {
+/// The `limit` most recently updated published articles `reader` may open, newest first.
+pub fn recent_articles(
+    idx: &OpenIndex,
+    limit: usize,
+    reader: &Reader,
+) -> Result<Vec<RecentArticle>, SearchError> {
     let searcher = &idx.searcher;
     let f = &idx.fields;
     let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<i64>("updated", Order::Desc);
-    let docs = searcher.search(&AllQuery, &top)?;
+    let docs = searcher.search(&*readable_query(idx, reader), &top)?;
     let mut out = Vec::new();
     for (_, addr) in docs.into_iter().take(limit) {
         let doc: TantivyDocument = searcher.doc(addr)?;
@@ -177,11 +184,15 @@ pub fn recent_articles(idx: &OpenIndex, limit: usize) -> Result<Vec<RecentArticl
     Ok(out)
 }
 
-/// Category counts over every published article (no cap on the number of categories).
-pub fn category_counts(idx: &OpenIndex) -> Result<(u64, Vec<FacetCount>), SearchError> {
+/// Category counts over every published article `reader` may open (no cap on the
+/// number of categories).
+pub fn category_counts(
+    idx: &OpenIndex,
+    reader: &Reader,
+) -> Result<(u64, Vec<FacetCount>), SearchError> {
     let searcher = &idx.searcher;
     let (total, facets) = searcher.search(
-        &AllQuery,
+        &*readable_query(idx, reader),
         &(
             Count,
             FacetCollector {

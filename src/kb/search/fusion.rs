@@ -40,8 +40,9 @@ pub(super) struct SemanticMatches {
     pub(super) slugs: Box<dyn Query>,
     /// The query's vector.
     pub(super) vector: Vec<f32>,
-    /// The similarity of the nearest article (before filters): the semantic scale's
-    /// top, the same for every page of the query.
+    /// The similarity of the nearest article that passes the query's filters and the
+    /// reader's audiences: the semantic scale's top, the same for every page of the
+    /// query (and never set by an article the reader may not see).
     pub(super) best_similarity: f32,
 }
 
@@ -80,6 +81,7 @@ pub(super) fn semantic_matches(
     parsed: &ParsedQuery,
     words: &[WordTerms],
     constraints: &[(Occur, Box<dyn Query>)],
+    reader: &crate::kb::audience::Reader,
 ) -> Result<Option<SemanticMatches>, SearchError> {
     // The significant words, as the vocabulary knows them: the model weighs frequent
     // tokens down, but "how do I" still pulls a question towards every other
@@ -98,19 +100,20 @@ pub(super) fn semantic_matches(
         text.push_str(p);
     }
     let query = Embedder::builtin().embed_query(&text);
-    let found = match idx.meanings.get(settings, &text) {
+    // Readers who see the same articles share their nearest ones.
+    let key = (reader_visibility_key(idx, reader), text);
+    let found = match idx.meanings.get(settings, &key) {
         Some(found) => found,
         None => {
-            let found = nearest_articles(idx, settings, &query);
+            let found = nearest_articles(idx, settings, &query, reader);
             idx.meanings
-                .put(settings, text, found.clone(), MEANING_CACHE_MAX);
+                .put(settings, key, found.clone(), MEANING_CACHE_MAX);
             found
         }
     };
     if found.is_empty() {
         return Ok(None);
     }
-    let best_similarity = found.iter().map(|(_, sim, _)| *sim).fold(0.0f32, f32::max);
     let slugs: Box<dyn Query> =
         Box::new(DocListQuery::new(idx, found.iter().map(|(addr, ..)| *addr)));
     let found: Vec<(DocAddress, f32, Option<usize>)> = found.to_vec();
@@ -130,6 +133,7 @@ pub(super) fn semantic_matches(
     if ranked.is_empty() {
         return Ok(None);
     }
+    let best_similarity = ranked.iter().map(|(_, sim, _)| *sim).fold(0.0f32, f32::max);
     Ok(Some(SemanticMatches {
         ranked,
         slugs,
@@ -142,30 +146,47 @@ pub(super) fn semantic_matches(
 /// nearest section).
 pub type NearArticle = (DocAddress, f32, Option<usize>);
 
-/// The articles nearest to `query`, each with its best row, most similar first: at most
-/// [`SearchSettings::semantic_candidates`], none under the minimum similarity.
+/// What `reader` may see in this snapshot, as a cache key: `""` when it sees every
+/// article.
+fn reader_visibility_key(idx: &OpenIndex, reader: &crate::kb::audience::Reader) -> String {
+    if !idx.audiences.has_restricted() || reader.is_staff() {
+        String::new()
+    } else {
+        reader.key()
+    }
+}
+
+/// The articles `reader` may read nearest to `query`, each with its best row, most
+/// similar first: at most [`SearchSettings::semantic_candidates`], none under the
+/// minimum similarity. Articles the reader may not see are skipped while walking the
+/// nearest sections, so they neither show nor take a candidate's place.
 fn nearest_articles(
     idx: &OpenIndex,
     settings: &SearchSettings,
     query: &[f32],
+    reader: &crate::kb::audience::Reader,
 ) -> Arc<[NearArticle]> {
-    let mut best: Vec<(&str, f32, Option<usize>)> = Vec::new();
+    let mut best: Vec<(DocAddress, &str, f32, Option<usize>)> = Vec::new();
+    let mut skipped: Vec<&str> = Vec::new();
     for near in idx.vectors.nearest(query, NEAREST_SECTIONS) {
         if near.similarity < settings.semantic_min_similarity
             || best.len() >= settings.semantic_candidates
         {
             break;
         }
-        if !best.iter().any(|(slug, ..)| *slug == near.slug) {
-            best.push((near.slug, near.similarity, near.section));
+        if best.iter().any(|(_, slug, ..)| *slug == near.slug) || skipped.contains(&near.slug) {
+            continue;
+        }
+        // A slug that cannot be read is left out, like a vanished one.
+        match doc_of_slug(&idx.searcher, idx.fields.slug, near.slug) {
+            Ok(Some(addr)) if idx.audiences.may_read(reader, addr) => {
+                best.push((addr, near.slug, near.similarity, near.section))
+            }
+            _ => skipped.push(near.slug),
         }
     }
     best.into_iter()
-        .filter_map(|(slug, sim, section)| {
-            // A slug that cannot be read is left out, like a vanished one.
-            let addr = doc_of_slug(&idx.searcher, idx.fields.slug, slug).ok()??;
-            Some((addr, sim, section))
-        })
+        .map(|(addr, _, sim, section)| (addr, sim, section))
         .collect()
 }
 
@@ -174,7 +195,8 @@ fn nearest_articles(
 /// scan of every section's signature is most of the semantic stage's cost, and
 /// as-you-type search sends the same meaningful words keystroke after keystroke (a
 /// half-typed last word counts by its completion).
-pub type MeaningCache = SnapshotCache<String, Arc<[NearArticle]>>;
+/// Keyed by what the reader may see and the embedded text.
+pub type MeaningCache = SnapshotCache<(String, String), Arc<[NearArticle]>>;
 
 /// Most query texts a snapshot's meaning cache holds before it starts over.
 const MEANING_CACHE_MAX: usize = 5_000;
@@ -188,7 +210,8 @@ pub(super) struct DocListQuery {
 }
 
 impl DocListQuery {
-    fn new(idx: &OpenIndex, docs: impl Iterator<Item = DocAddress>) -> Self {
+    /// Matches exactly `docs` (of `idx`'s snapshot).
+    pub(super) fn new(idx: &OpenIndex, docs: impl Iterator<Item = DocAddress>) -> Self {
         let mut by_segment: HashMap<SegmentId, Vec<DocId>> = HashMap::new();
         for addr in docs {
             let segment = idx.searcher.segment_reader(addr.segment_ord).segment_id();

@@ -54,6 +54,7 @@ mod browse;
 mod clauses;
 mod fusion;
 mod hits;
+mod readers;
 mod settings;
 mod words;
 
@@ -62,6 +63,8 @@ use self::clauses::*;
 pub use self::fusion::MeaningCache;
 use self::fusion::*;
 pub use self::hits::*;
+use self::readers::*;
+pub use self::readers::{readable_query, reader_clause};
 pub use self::settings::*;
 pub use self::words::*;
 
@@ -76,7 +79,9 @@ pub fn search(
     let searcher = &idx.searcher;
     let f = &idx.fields;
     let parsed = parse_query(&req.q);
-    let filters = filter_clauses(f, req);
+    let mut filters = filter_clauses(f, req);
+    // Who reads decides what exists: hidden documents are out of every count.
+    filters.extend(reader_clause(idx, &req.reader));
     let exclusions = exclusion_clauses(f, settings, analyzers, &parsed);
     let limit = req.limit.max(1);
     let facet_collector = || FacetCollector {
@@ -98,7 +103,7 @@ pub fn search(
         let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
         (total as u64, docs, facets, MatchedTerms::default())
     } else {
-        let words = analyze_words(idx, settings, analyzers, &parsed);
+        let words = analyze_words(idx, settings, analyzers, &parsed, &req.reader);
         let significant = words.iter().filter(|w| !w.stop).count();
         let tiered = significant <= settings.tiered_max_words;
         let phrases = phrase_clauses(f, settings, analyzers, &parsed);
@@ -147,7 +152,7 @@ pub fn search(
                 .collect();
             constraints.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
             constraints.extend(exclusions.iter().map(|(o, q)| (*o, q.box_clone())));
-            semantic_matches(idx, settings, &parsed, &words, &constraints)?
+            semantic_matches(idx, settings, &parsed, &words, &constraints, &req.reader)?
         } else {
             None
         };

@@ -3,6 +3,7 @@
 //! parsed it, and the results' shape.
 
 use super::*;
+use crate::kb::audience::Reader;
 
 /// Typo tolerance.
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +134,9 @@ pub struct SearchRequest {
     pub offset: usize,
     /// Weight of meaning against words in [0, 1] (`None`: the settings' default).
     pub semantic_ratio: Option<f32>,
+    /// Who is searching: only the articles this reader may open exist for the search
+    /// (anonymous unless the edge says otherwise).
+    pub reader: Reader,
 }
 
 /// The heading section of an article that matched best.

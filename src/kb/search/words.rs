@@ -27,7 +27,9 @@ pub struct WordTerms {
 /// snapshot's dictionary, under one set of search settings. Expanding a word walks the
 /// dictionary with a Levenshtein automaton, a fifth of a search; help-center traffic
 /// repeats its words (and as-you-type search repeats them keystroke after keystroke).
-pub type WordCache = SnapshotCache<(String, bool), WordTerms>;
+/// Keyed by the reader's dictionaries ([`dictionaries`]), the word and whether it is
+/// completed as a prefix.
+pub type WordCache = SnapshotCache<(String, String, bool), WordTerms>;
 
 /// Most words a snapshot's cache holds before it starts over.
 pub(super) const WORD_CACHE_MAX: usize = 20_000;
@@ -147,8 +149,10 @@ pub(super) fn analyze_words(
     settings: &Arc<SearchSettings>,
     analyzers: &Analyzers,
     parsed: &ParsedQuery,
+    reader: &crate::kb::audience::Reader,
 ) -> Vec<WordTerms> {
-    let (searcher, f) = (&idx.searcher, &idx.fields);
+    let searcher = &idx.searcher;
+    let (dicts, dict_key) = dictionaries(idx, reader);
     let mut raws: Vec<(String, bool)> = Vec::new();
     let n = parsed.words.len();
     for (i, w) in parsed.words.iter().enumerate() {
@@ -167,11 +171,11 @@ pub(super) fn analyze_words(
     raws.truncate(crate::kb::query::MAX_WORDS);
     raws.into_iter()
         .map(|(raw, prefix)| {
-            let key = (raw, prefix);
+            let key = (dict_key.clone(), raw, prefix);
             if let Some(terms) = idx.words.get(settings, &key) {
                 return terms;
             }
-            let terms = expand_word(searcher, f, settings, analyzers, key.0.clone(), prefix);
+            let terms = expand_word(searcher, &dicts, settings, analyzers, key.1.clone(), prefix);
             idx.words.put(settings, key, terms.clone(), WORD_CACHE_MAX);
             terms
         })
@@ -179,10 +183,10 @@ pub(super) fn analyze_words(
 }
 
 /// One query word with its stem, its prefix completions (when it is the half-typed
-/// last word) and its typo variants, from the snapshot's dictionary.
+/// last word) and its typo variants, from the reader's dictionaries.
 pub(super) fn expand_word(
     searcher: &Searcher,
-    f: &Fields,
+    dicts: &[Dictionary],
     settings: &SearchSettings,
     analyzers: &Analyzers,
     raw: String,
@@ -198,7 +202,7 @@ pub(super) fn expand_word(
             2 => settings.max_prefix_expansions.min(3),
             _ => settings.max_prefix_expansions,
         };
-        for completion in prefix_completions(searcher, f.vocab, &raw, max) {
+        for completion in prefix_completions(searcher, dicts, &raw, max) {
             let s = stem(&analyzers.en, &completion);
             if !exact.iter().any(|(e, _)| *e == s) {
                 exact.push((s, settings.prefix_weight));
@@ -212,14 +216,14 @@ pub(super) fn expand_word(
         typo_distance(&settings.typo, &raw)
     };
     if distance > 0 {
-        for variant in typo_variants(searcher, f.vocab, &raw, distance, settings) {
+        for variant in typo_variants(searcher, dicts, &raw, distance, settings) {
             let s = stem(&analyzers.en, &variant);
             if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
                 typos.push(s);
             }
         }
     }
-    let for_meaning = if in_vocabulary(searcher, f.vocab, &raw) {
+    let for_meaning = if in_vocabulary(searcher, dicts, &raw) {
         Some(raw.clone())
     } else {
         exact.get(1).map(|(s, _)| s).or(typos.first()).cloned()
@@ -233,29 +237,50 @@ pub(super) fn expand_word(
     }
 }
 
-/// Whether some segment's vocabulary field has `word` itself.
-pub(super) fn in_vocabulary(searcher: &Searcher, vocab: Field, word: &str) -> bool {
-    searcher.segment_readers().iter().any(|segment| {
-        segment
-            .inverted_index(vocab)
-            .ok()
-            .and_then(|ii| ii.terms().get(word.as_bytes()).ok().flatten())
-            .is_some()
+/// Whether one of the dictionaries has `word` itself.
+pub(super) fn in_vocabulary(searcher: &Searcher, dicts: &[Dictionary], word: &str) -> bool {
+    dicts.iter().any(|dict| {
+        let key = format!("{}{word}", dict.prefix);
+        searcher.segment_readers().iter().any(|segment| {
+            segment
+                .inverted_index(dict.field)
+                .ok()
+                .and_then(|ii| ii.terms().get(key.as_bytes()).ok().flatten())
+                .is_some()
+        })
     })
 }
 
 /// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
 pub(super) fn prefix_completions(
     searcher: &Searcher,
-    vocab: Field,
+    dicts: &[Dictionary],
     prefix: &str,
     max: usize,
 ) -> Vec<String> {
     if max == 0 {
         return Vec::new();
     }
+    let mut freq: HashMap<String, u64> = HashMap::new();
+    for dict in dicts {
+        completions_in(searcher, dict, prefix, max, &mut freq);
+    }
+    top_by_freq(freq, max)
+}
+
+/// [`prefix_completions`] in one dictionary, added to `freq`.
+fn completions_in(
+    searcher: &Searcher,
+    dict: &Dictionary,
+    word_prefix: &str,
+    max: usize,
+    freq: &mut HashMap<String, u64>,
+) {
     // Scanning is bounded: a one-letter prefix must not walk the whole dictionary.
     const SCAN_LIMIT: usize = 4096;
+    let vocab = dict.field;
+    let prefix = format!("{}{word_prefix}", dict.prefix);
+    let prefix = prefix.as_str();
     let mut upper = prefix.as_bytes().to_vec();
     // The smallest byte string greater than every string with this prefix.
     while let Some(last) = upper.pop() {
@@ -264,13 +289,12 @@ pub(super) fn prefix_completions(
             break;
         }
     }
-    let mut freq: HashMap<String, u64> = HashMap::new();
     for segment in searcher.segment_readers() {
         let Ok(inverted) = segment.inverted_index(vocab) else {
             continue;
         };
-        let dict = inverted.terms();
-        let mut builder = dict.range().gt(prefix.as_bytes());
+        let terms = inverted.terms();
+        let mut builder = terms.range().gt(prefix.as_bytes());
         if !upper.is_empty() {
             builder = builder.lt(&upper);
         }
@@ -291,59 +315,113 @@ pub(super) fn prefix_completions(
             best.truncate(max);
         }
         for (df, key) in best {
-            if let Ok(s) = String::from_utf8(key) {
-                *freq.entry(s).or_default() += df as u64;
+            if let Ok(s) = std::str::from_utf8(&key[dict.prefix.len()..]) {
+                *freq.entry(s.to_string()).or_default() += df as u64;
             }
         }
     }
-    top_by_freq(freq, max)
 }
 
 /// Dictionary words within `distance` edits of `word` (the word itself excluded), most
 /// frequent first. With [`TypoSettings::keep_first_letter`] the first letter is kept.
 pub(super) fn typo_variants(
     searcher: &Searcher,
-    vocab: Field,
+    dicts: &[Dictionary],
     word: &str,
     distance: u8,
     settings: &SearchSettings,
 ) -> Vec<String> {
     let max = settings.max_typo_expansions;
     let keep_first = settings.typo.keep_first_letter;
-    let fuzzy = FuzzyTermQuery::new(Term::from_field_text(vocab, word), distance, true);
     let Some(&first) = word.as_bytes().first() else {
         return Vec::new();
     };
     let mut freq: HashMap<String, u64> = HashMap::new();
-    for segment in searcher.segment_readers() {
-        let Ok(automaton) = fuzzy.automaton() else {
-            return Vec::new();
-        };
-        // `first: None` lets a typo change the first letter too.
-        let automaton = FirstByteFixed {
-            first: keep_first.then_some(first),
-            inner: automaton,
-        };
-        let Ok(inverted) = segment.inverted_index(vocab) else {
-            continue;
-        };
-        let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
-            continue;
-        };
-        while stream.advance() {
-            if stream.key() == word.as_bytes() {
+    for dict in dicts {
+        let fuzzy = FuzzyTermQuery::new(Term::from_field_text(dict.field, word), distance, true);
+        for segment in searcher.segment_readers() {
+            let Ok(automaton) = fuzzy.automaton() else {
+                return Vec::new();
+            };
+            // `first: None` lets a typo change the first letter too.
+            let automaton = AfterLiteral {
+                literal: dict.prefix.as_bytes(),
+                inner: FirstByteFixed {
+                    first: keep_first.then_some(first),
+                    inner: automaton,
+                },
+            };
+            let Ok(inverted) = segment.inverted_index(dict.field) else {
                 continue;
-            }
-            if let Ok(s) = std::str::from_utf8(stream.key()) {
-                // Numbers never stand in for a word.
-                if s.chars().any(|c| c.is_ascii_digit()) {
+            };
+            let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
+                continue;
+            };
+            while stream.advance() {
+                let key = &stream.key()[dict.prefix.len().min(stream.key().len())..];
+                if key == word.as_bytes() {
                     continue;
                 }
-                *freq.entry(s.to_string()).or_default() += stream.value().doc_freq as u64;
+                if let Ok(s) = std::str::from_utf8(key) {
+                    // Numbers never stand in for a word.
+                    if s.chars().any(|c| c.is_ascii_digit()) {
+                        continue;
+                    }
+                    *freq.entry(s.to_string()).or_default() += stream.value().doc_freq as u64;
+                }
             }
         }
     }
     top_by_freq(freq, max)
+}
+
+/// An automaton that accepts `literal` then whatever `inner` accepts: `inner` run over
+/// the words of one audience's part of the restricted dictionary.
+pub(super) struct AfterLiteral<'a, A> {
+    pub(super) literal: &'a [u8],
+    pub(super) inner: A,
+}
+
+impl<A: Automaton> Automaton for AfterLiteral<'_, A>
+where
+    A::State: Clone,
+{
+    /// `Err(n)`: n bytes of the literal read; `Ok(s)`: past it, in `inner`'s state s.
+    type State = Option<Result<A::State, usize>>;
+
+    fn start(&self) -> Self::State {
+        if self.literal.is_empty() {
+            Some(Ok(self.inner.start()))
+        } else {
+            Some(Err(0))
+        }
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        matches!(state, Some(Ok(s)) if self.inner.is_match(s))
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        match state {
+            Some(Ok(s)) => self.inner.can_match(s),
+            Some(Err(_)) => true,
+            None => false,
+        }
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        match state {
+            Some(Ok(s)) => Some(Ok(self.inner.accept(s, byte))),
+            Some(Err(n)) if self.literal.get(*n) == Some(&byte) => {
+                if n + 1 == self.literal.len() {
+                    Some(Ok(self.inner.start()))
+                } else {
+                    Some(Err(n + 1))
+                }
+            }
+            _ => None,
+        }
+    }
 }
 
 /// An automaton that only accepts strings starting with `first`, then runs `inner`.

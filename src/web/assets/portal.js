@@ -230,7 +230,21 @@ function signIn() {
   els.who.textContent = typeof claims.email === 'string' && claims.email ? claims.email : 'your account';
   els.signedOut.hidden = true;
   els.signedIn.hidden = false;
+  signInPages(token);
   return true;
+}
+
+/** The help center's pages read the signed-in reader from an HttpOnly cookie that only
+ * the server sets, from this bearer token: then search and articles show what this
+ * reader may read. A convenience: the portal works without it. */
+function signInPages(bearer) {
+  fetch('/api/v1/auth/session', { method: 'POST', headers: { Authorization: `Bearer ${bearer}` } })
+    .catch(() => { /* the pages stay anonymous */ });
+}
+
+/** Signs the pages out too (the cookie is HttpOnly: only the server can remove it). */
+function signOutPages() {
+  fetch('/api/v1/auth/session', { method: 'DELETE' }).catch(() => { /* nothing to undo */ });
 }
 
 // ---- the list ----
@@ -493,7 +507,7 @@ function backLink() {
 // ---- start ----
 
 if (root && grid) {
-  els.signOut.addEventListener('click', () => signOut(''));
+  els.signOut.addEventListener('click', () => { signOutPages(); signOut(''); });
   els.list.after(more);
   els.list.tabIndex = -1;
   els.title.tabIndex = -1;

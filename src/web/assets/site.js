@@ -81,10 +81,15 @@ function combobox(input) {
     const category = form && form.elements.namedItem('category');
     if (category && category.value) params.set('category', category.value);
     try {
-      const res = await fetch(`/api/v1/search?${params}`, {
-        signal: mine.signal,
-        headers: { Accept: 'application/json' },
-      });
+      const headers = { Accept: 'application/json' };
+      const bearer = token();
+      if (bearer) headers.Authorization = `Bearer ${bearer}`;
+      let res = await fetch(`/api/v1/search?${params}`, { signal: mine.signal, headers });
+      if (res.status === 401 && bearer) {
+        // An expired portal sign-in: suggest what everyone may read.
+        delete headers.Authorization;
+        res = await fetch(`/api/v1/search?${params}`, { signal: mine.signal, headers });
+      }
       if (!res.ok) throw new Error(`search answered ${res.status}`);
       const data = await res.json();
       if (request === mine) render(Array.isArray(data.hits) ? data.hits : []);
@@ -201,6 +206,30 @@ export function sameOrigin(url) {
   }
 }
 
+/** The pages read who is signed in from a cookie the server sets from the portal's
+ * token. A tab signed in on the portal whose page was rendered for an anonymous reader
+ * asks the server for that cookie once per token, then reloads to show this reader's
+ * articles. */
+async function signInPages() {
+  const bearer = token();
+  const reader = document.querySelector('meta[name="hc-reader"]');
+  if (!bearer || !reader || reader.content !== 'anonymous') return;
+  const SENT_KEY = 'hc_session_sent';
+  try {
+    if (sessionStorage.getItem(SENT_KEY) === bearer) return;
+    sessionStorage.setItem(SENT_KEY, bearer);
+  } catch { return; }
+  try {
+    const res = await fetch('/api/v1/auth/session', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${bearer}` },
+    });
+    if (res.status === 204) location.reload();
+    else if (res.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+  } catch { /* the page stays as it is */ }
+}
+
+signInPages();
 for (const input of document.querySelectorAll('input[data-suggest]')) combobox(input);
 for (const box of document.querySelectorAll('section[data-feedback]')) feedback(box);
 
