@@ -33,8 +33,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, DocSet, Searcher, TERMINATED};
+use tantivy::{BitSet, DocAddress, DocSet, Searcher, TERMINATED};
 
 use super::loader::FileError;
 
@@ -288,11 +289,34 @@ impl Reader {
 /// audience names, by document. Built when a snapshot is made, from the postings of
 /// [`RESTRICTED_TERM`] and of each name: a help center without restricted articles
 /// reads one empty posting list.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct AudienceTable {
     restricted: HashMap<DocAddress, Vec<Arc<str>>>,
     /// Every restricted name some live document has, sorted.
     names: Vec<Arc<str>>,
+    /// Each segment's id and size, by ordinal.
+    segments: Vec<(SegmentId, u32)>,
+    /// The documents hidden from each kind of reader, as a bit set per segment, made
+    /// once per snapshot and reader (keyed by [`Reader::key`]): a search then pays a
+    /// map look-up and a copy of a few hundred words per segment, whatever the number
+    /// of restricted articles.
+    hidden: std::sync::Mutex<HashMap<String, HiddenDocs>>,
+}
+
+/// The documents a reader may not see: a bit set per segment (only segments with some).
+pub type HiddenDocs = Arc<HashMap<SegmentId, BitSet>>;
+
+/// Most kinds of reader whose hidden documents a snapshot remembers before starting
+/// over (a reader kind is a set of segments).
+const HIDDEN_CACHE_MAX: usize = 1_000;
+
+impl std::fmt::Debug for AudienceTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudienceTable")
+            .field("restricted", &self.restricted.len())
+            .field("names", &self.names)
+            .finish()
+    }
 }
 
 impl AudienceTable {
@@ -300,6 +324,11 @@ impl AudienceTable {
     pub fn build(searcher: &Searcher, field: Field) -> tantivy::Result<AudienceTable> {
         let mut restricted: HashMap<DocAddress, Vec<Arc<str>>> = HashMap::new();
         let mut names: BTreeSet<Arc<str>> = BTreeSet::new();
+        let segments = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| (s.segment_id(), s.max_doc()))
+            .collect();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let inverted = segment.inverted_index(field)?;
             let live = |doc| !segment.is_deleted(doc);
@@ -352,7 +381,37 @@ impl AudienceTable {
         Ok(AudienceTable {
             restricted,
             names: names.into_iter().collect(),
+            segments,
+            hidden: Default::default(),
         })
+    }
+
+    /// The documents `reader` may not see, as bit sets per segment; `None` when there
+    /// are none (staff, or no restricted article).
+    pub fn hidden_docs(&self, reader: &Reader) -> Option<HiddenDocs> {
+        if self.restricted.is_empty() || reader.is_staff() {
+            return None;
+        }
+        let key = reader.key();
+        let mut cache = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = cache.get(&key) {
+            return Some(found.clone()).filter(|h| !h.is_empty());
+        }
+        let mut sets: HashMap<SegmentId, BitSet> = HashMap::new();
+        for addr in self.hidden_from(reader) {
+            let Some(&(id, max_doc)) = self.segments.get(addr.segment_ord as usize) else {
+                continue;
+            };
+            sets.entry(id)
+                .or_insert_with(|| BitSet::with_max_value(max_doc))
+                .insert(addr.doc_id);
+        }
+        let sets = Arc::new(sets);
+        if cache.len() >= HIDDEN_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, sets.clone());
+        Some(sets).filter(|h| !h.is_empty())
     }
 
     /// Whether the snapshot has any restricted article.

@@ -4,25 +4,55 @@
 //! words are the reader's own (so a restricted article's rare words never complete or
 //! correct another reader's query).
 
+use tantivy::query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Scorer, Weight};
+use tantivy::{DocId, SegmentReader};
+
 use super::*;
-use crate::kb::audience::Reader;
+use crate::kb::audience::{HiddenDocs, Reader};
 use crate::kb::index::restricted_word;
 
 /// The clause that hides from `reader` the documents it may not see: `None` when it may
 /// see them all (staff, or a snapshot without restricted articles), so an anonymous
 /// reader of a public help center pays nothing.
 pub fn reader_clause(idx: &OpenIndex, reader: &Reader) -> Option<Clause> {
-    if !idx.audiences.has_restricted() {
-        return None;
+    let hidden = idx.audiences.hidden_docs(reader)?;
+    Some((Occur::MustNot, Box::new(HiddenQuery(hidden))))
+}
+
+/// Matches the documents of a [`HiddenDocs`] (score 0): what a reader may not see,
+/// excluded from a query.
+#[derive(Clone, Debug)]
+struct HiddenQuery(HiddenDocs);
+
+impl Query for HiddenQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(HiddenWeight(self.0.clone())))
     }
-    let hidden = idx.audiences.hidden_from(reader);
-    if hidden.is_empty() {
-        return None;
+}
+
+struct HiddenWeight(HiddenDocs);
+
+impl Weight for HiddenWeight {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(match self.0.get(&reader.segment_id()) {
+            Some(set) => Box::new(ConstScorer::new(BitSetDocSet::from(set.clone()), 0.0)),
+            None => Box::new(tantivy::query::EmptyScorer),
+        })
     }
-    Some((
-        Occur::MustNot,
-        Box::new(DocListQuery::new(idx, hidden.into_iter())),
-    ))
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if self
+            .0
+            .get(&reader.segment_id())
+            .is_some_and(|set| set.contains(doc))
+        {
+            Ok(Explanation::new("hidden from this reader", 0.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} is not hidden from this reader"
+            )))
+        }
+    }
 }
 
 /// Everything a query needs for `reader` in a search of all articles: `AllQuery`
