@@ -225,6 +225,10 @@ pub struct TokenArgs {
     /// Lifetime: `30m`, `1h`, `2d` or seconds.
     #[arg(long, default_value = "1h", value_parser = crate::auth::parse_ttl)]
     pub ttl: u64,
+    /// A segment the customer belongs to (`app_metadata.segments`), for articles whose
+    /// `audience` names it; repeatable.
+    #[arg(long = "segment", value_name = "NAME")]
+    pub segments: Vec<String>,
     /// Print a sign-in link to the portal instead of the bare token, the way Supabase
     /// Auth's magic link hands one to a site (`/portal#access_token=...`). Optionally
     /// the site's base URL (default: `http://` and `HELPCENTER_BIND`).

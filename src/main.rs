@@ -271,7 +271,7 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
             keys.signing_with(Signer::from_pem(&pem, kid).map_err(|e| anyhow::anyhow!(e))?)
         }
     };
-    let token = keys.mint(args.sub, args.email.as_deref(), args.ttl);
+    let token = keys.mint_with_segments(args.sub, args.email.as_deref(), args.ttl, &args.segments);
     match args.url {
         None => println!("{token}"),
         Some(base) => {

@@ -272,6 +272,18 @@ impl JwtKeys {
 
     /// Mints a user token for `sub` valid for `ttl_secs`.
     pub fn mint(&self, sub: Uuid, email: Option<&str>, ttl_secs: u64) -> String {
+        self.mint_with_segments(sub, email, ttl_secs, &[])
+    }
+
+    /// [`Self::mint`] with `app_metadata.segments` (the knowledge base's audiences a
+    /// customer belongs to), as a Supabase server would write them.
+    pub fn mint_with_segments(
+        &self,
+        sub: Uuid,
+        email: Option<&str>,
+        ttl_secs: u64,
+        segments: &[String],
+    ) -> String {
         let now = now_secs();
         let claims = Claims {
             sub,
@@ -290,6 +302,13 @@ impl JwtKeys {
                 })
                 .unwrap_or_default(),
         };
+        let mut claims = claims;
+        if !segments.is_empty() {
+            claims.extra.insert(
+                "app_metadata".into(),
+                serde_json::json!({ "segments": segments }),
+            );
+        }
         self.sign(&claims)
     }
 
