@@ -41,7 +41,7 @@ fn a_current_index_is_opened_without_a_rebuild_and_a_stale_one_is_rebuilt() {
     let second = KnowledgeBase::new(articles.path(), index.path());
     let report = second.open_or_build(&|_, _| {}).unwrap();
     assert!(report.reused, "same articles: the index on disk is reused");
-    assert_eq!(report.articles, 25);
+    assert_eq!(report.articles, 27);
 
     std::fs::write(
         articles.path().join("billing/new-article.md"),
@@ -245,7 +245,7 @@ fn an_index_updated_live_is_reused_after_a_restart_unless_the_machine_rebooted()
         report.reused,
         "the live update's manifest matches the folder"
     );
-    assert_eq!(report.articles, 26);
+    assert_eq!(report.articles, 28);
     assert_eq!(search(&kb, "zebrafish"), vec!["billing/new-article"]);
     drop(kb);
 

@@ -160,6 +160,30 @@ async fn hits_carry_snippet_section_and_anchor_url() {
     assert!(json["took_ms"].as_f64().is_some());
 }
 
+/// Whether an anonymous reader may read the article at `path` (below `root`): no
+/// non-public `audience` in its front matter, and none set by a `_folder.toml` above it
+/// (the demo's restricted articles say so in one of these two ways).
+fn is_public(root: &std::path::Path, path: &std::path::Path, text: &str) -> bool {
+    let own = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("audience:"));
+    if let Some(audience) = own {
+        return audience.trim() == "public";
+    }
+    let mut folder = path.parent();
+    while let Some(dir) = folder.filter(|d| d.starts_with(root)) {
+        if let Ok(defaults) = std::fs::read_to_string(dir.join("_folder.toml")) {
+            if let Some(line) = defaults.lines().find(|l| l.starts_with("audience")) {
+                return line.contains("\"public\"");
+            }
+        }
+        folder = dir.parent();
+    }
+    true
+}
+
+/// The published articles an anonymous reader may read, in total and per category.
 fn published_counts_by_category(root: &std::path::Path) -> (u64, BTreeMap<String, u64>) {
     let mut total = 0;
     let mut counts = BTreeMap::new();
@@ -170,7 +194,10 @@ fn published_counts_by_category(root: &std::path::Path) -> (u64, BTreeMap<String
             .to_string_lossy()
             .to_string();
         let text = std::fs::read_to_string(&entry).unwrap();
-        if text.contains("\ndraft: true") || text.contains("\nstatus: draft") {
+        if text.contains("\ndraft: true")
+            || text.contains("\nstatus: draft")
+            || !is_public(root, &entry, &text)
+        {
             continue;
         }
         total += 1;

@@ -50,6 +50,22 @@ function signInLink(sub, email) {
   }).trim();
 }
 
+/** The sign-in link of a customer in these segments (`app_metadata.segments`). */
+function signInLinkWithSegments(sub, email, segments) {
+  const args = ['token', '--sub', sub, '--email', email, '--ttl', '1h', '--url', BASE];
+  for (const s of segments) args.push('--segment', s);
+  return execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** Polls `condition` (async) until it holds, failing with `message` after TIMEOUT. */
+async function until(condition, message) {
+  const deadline = Date.now() + TIMEOUT;
+  for (let pause = 20; !(await condition()); pause = Math.min(pause * 2, 250)) {
+    if (Date.now() > deadline) throw new Failure(message);
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
 /** A customer's token, minted by the server's own binary. */
 function mint(sub, email) {
   return execFileSync(BIN, ['token', '--sub', sub, '--email', email, '--ttl', '1h'], {
@@ -373,6 +389,58 @@ async function storyPortal() {
   }
 }
 
+// ---- e. articles for some readers: signed out they are not there; a business
+// customer who signs in on the portal finds theirs on the help center's pages ----
+async function storyAudiences() {
+  const slug = 'billing/consolidated-monthly-invoice';
+  const title = 'Get one consolidated invoice a month';
+  const { context, page, problems } = await open();
+  const hasSession = async () => (await context.cookies()).some((c) => c.name === 'hc_session');
+  try {
+    let response = await page.goto(`${BASE}/articles/${slug}`);
+    check(response.status() === 404, `signed out, the business article should be a 404, got ${response.status()}`);
+    let main = await page.textContent('main');
+    check(!main.includes(title) && !main.includes('purchase order'), 'signed out, the 404 shows neither title nor excerpt');
+    check(await page.locator('.sign-in-prompt a[href="/portal"]').isVisible(), 'signed out, the 404 offers to sign in');
+    await page.goto(`${BASE}/search?q=consolidated+invoice+purchase+order`);
+    check(!(await page.textContent('main')).includes(title), 'signed out, search does not show the business article');
+
+    // Sign in on the portal: it sets the pages' session cookie (HttpOnly) as well.
+    await page.goto(signInLinkWithSegments(randomUUID(), 'buyer@example.com', ['business']));
+    await page.locator('#signed-in').waitFor({ state: 'visible' });
+    await until(hasSession, 'signing in on the portal should set the pages\' hc_session cookie');
+    const cookie = (await context.cookies()).find((c) => c.name === 'hc_session');
+    check(cookie.httpOnly && cookie.sameSite === 'Lax', `the session cookie should be HttpOnly and SameSite=Lax: ${JSON.stringify({ ...cookie, value: '<token>' })}`);
+    await page.goto(`${BASE}/search?q=consolidated+invoice+purchase+order`);
+    check((await page.textContent('main')).includes(title), 'signed in, search shows the business article');
+    response = await page.goto(`${BASE}/articles/${slug}`);
+    check(response.status() === 200, `signed in, the business article opens, got ${response.status()}`);
+    check(response.headers()['cache-control'].includes('private'), 'a signed-in page is private');
+    check((await page.textContent('h1')).includes(title), 'signed in, the article shows its title');
+
+    // A tab whose portal token outlived the cookie: the page asks for the cookie
+    // again by itself and reloads as the signed-in reader.
+    await context.clearCookies();
+    await page.goto(`${BASE}/search?q=consolidated+invoice+purchase+order`);
+    await until(async () => (await page.textContent('main')).includes(title),
+      'with the portal token in the tab, the page should sign itself in and show the business article');
+
+    // Signing out of the portal signs the pages out.
+    await page.goto(`${BASE}/portal`);
+    await page.locator('#signed-in').waitFor({ state: 'visible' });
+    await page.click('#sign-out');
+    await until(async () => !(await hasSession()), 'signing out of the portal should remove the session cookie');
+    response = await page.goto(`${BASE}/articles/${slug}`);
+    check(response.status() === 404, `signed out again, the business article is a 404, got ${response.status()}`);
+    main = await page.textContent('main');
+    check(!main.includes(title), 'signed out again, no title');
+    // The 404 documents themselves are the only console errors expected.
+    noProblems(problems.filter((p) => !p.includes('404')), 'audiences');
+  } finally {
+    await context.close();
+  }
+}
+
 // ---- d. screenshots at phone and desktop widths ----
 async function storyScreenshots() {
   const shots = [];
@@ -413,6 +481,7 @@ const stories = [
   ['b. search page facets, no-JS search', storySearchPage],
   ['c. portal tickets, suggestions, reply, isolation, sign-out', storyPortal],
   ['d. screenshots', storyScreenshots],
+  ['e. articles for some readers: signed out, signed in on the portal, signed out', storyAudiences],
 ];
 let passed = 0;
 let failed = 0;
