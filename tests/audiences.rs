@@ -19,13 +19,16 @@ const ROOT_FOLDER: &str = "segments = [\"gold\"]\n";
 
 const PUBLIC_REFUNDS: &str = "---\ntitle: Request a refund\nsummary: How refunds of a parcel work.\ntags: [refunds]\nupdated: 2026-01-05\n---\n\nA refund is paid back to your card within five days. Refunds of a lost parcel start after the claim.\n\n## Refund of a damaged parcel\n\nSend a photo of the damaged parcel with the refund request.\n";
 
-const PUBLIC_TRACKING: &str = "---\ntitle: Track a parcel\nsummary: Follow your parcel on the map.\nupdated: 2026-01-03\n---\n\nOpen the tracking page and enter the parcel number to follow the delivery. A zebra label marks a fragile parcel.\n";
+const PUBLIC_TRACKING: &str = "---\ntitle: Track a parcel\nsummary: Follow your parcel on the map.\nupdated: 2026-01-03\n---\n\nOpen the tracking page and enter the parcel number to follow the delivery. A zebra label marks a fragile parcel. Parcels to Vyborg travel by ferry.\n";
 
-const GOLD_REFUNDS: &str = "---\ntitle: Zephyrine express refund desk\naudience: gold\nsummary: Gold members get refunds the same day through the zephyrine desk.\ntags: [refunds, vip]\nupdated: 2026-01-09\n---\n\nThe zephyrine desk pays a refund of a parcel on the same day for gold members. Call the zephyrine line and give the parcel number. A zealous zenith crew is zestful.\n";
+const ZONES: &str = "---\ntitle: Delivery zones\nsummary: Which zone a parcel ships to.\nupdated: 2026-01-02\n---\n\nThe eastern delivery zone covers Vyalka, Vyatka and Vyazma.\n";
 
-const STAFF_RUNBOOK: &str = "---\ntitle: Quillfeather refund override runbook\nsummary: Agents override a refund limit with the quillfeather console.\ntags: [refunds, vip]\nupdated: 2026-01-10\n---\n\nOpen the quillfeather console, find the parcel, and override the refund limit. Never tell customers about quillfeather. A zealous zenith crew is zestful.\n";
+const GOLD_REFUNDS: &str = "---\ntitle: Zephyrine express refund desk\naudience: gold\nsummary: Gold members get refunds the same day through the zephyrine desk.\ntags: [refunds, vip]\nupdated: 2026-01-09\n---\n\nThe zephyrine desk pays a refund of a parcel on the same day for gold members. Call the zephyrine line and give the parcel number. A zany, zappy and zealous crew.\n";
 
-const MEMBERS_LOUNGE: &str = "---\ntitle: Marmalith members lounge\naudience: signed-in\nsummary: Signed-in customers see the marmalith lounge offers.\nupdated: 2026-01-08\n---\n\nThe marmalith lounge lists parcel discounts and refund vouchers for customers who signed in. A zealous zenith crew is zestful.\n";
+const STAFF_RUNBOOK: &str = "---\ntitle: Quillfeather refund override runbook\nsummary: Agents override a refund limit with the quillfeather console.\ntags: [refunds, vip]\nupdated: 2026-01-10\n---\n\nOpen the quillfeather console, find the parcel, and override the refund limit. Never tell customers about quillfeather. A zany, zappy and zealous crew.\n";
+
+// `Audience` with a capital: a key's case must not publish an article.
+const MEMBERS_LOUNGE: &str = "---\ntitle: Marmalith members lounge\nAudience: signed-in\nsummary: Signed-in customers see the marmalith lounge offers.\nupdated: 2026-01-08\n---\n\nThe marmalith lounge lists parcel discounts and refund vouchers for customers who signed in. A zany, zappy and zealous crew.\n";
 
 /// The fixture: the paths are what the API names as slugs (without `.md`).
 fn fixture() -> Vec<(&'static str, &'static str)> {
@@ -33,6 +36,7 @@ fn fixture() -> Vec<(&'static str, &'static str)> {
         ("_folder.toml", ROOT_FOLDER),
         ("billing/refunds.md", PUBLIC_REFUNDS),
         ("shipping/tracking.md", PUBLIC_TRACKING),
+        ("shipping/zones.md", ZONES),
         ("billing/gold-refund-desk.md", GOLD_REFUNDS),
         ("internal/_folder.toml", "audience = \"staff\"\n"),
         ("internal/refund-override.md", STAFF_RUNBOOK),
@@ -113,13 +117,13 @@ async fn readers(app: &TestApp) -> Vec<Who> {
             name: "anonymous",
             token: None,
             hidden: vec![&GOLD, &STAFF, &SIGNED_IN],
-            visible_count: 2,
+            visible_count: 3,
         },
         Who {
             name: "gold customer",
             token: Some(gold),
             hidden: vec![&STAFF],
-            visible_count: 4,
+            visible_count: 5,
         },
         Who {
             // A segment the token names but no article uses, and `staff`, which a
@@ -127,13 +131,13 @@ async fn readers(app: &TestApp) -> Vec<Who> {
             name: "silver customer claiming staff",
             token: Some(silver),
             hidden: vec![&GOLD, &STAFF],
-            visible_count: 3,
+            visible_count: 4,
         },
         Who {
             name: "agent",
             token: Some(agent.token),
             hidden: vec![],
-            visible_count: 5,
+            visible_count: 6,
         },
     ]
 }
@@ -271,7 +275,8 @@ async fn restricted_articles_leak_nothing_to_readers_who_may_not_read_them() {
         }
         // Completions come from the articles a reader may read only: three restricted
         // articles' words starting with "ze" do not crowd out the public "zebra"
-        // (two letters complete to the three most frequent words).
+        // (two letters complete to the three most frequent words, ties in
+        // alphabetical order).
         let ze = api(&app, &who, "/api/v1/search?q=ze&semantic_ratio=0").await;
         if who.token.is_none() {
             assert_eq!(
@@ -395,6 +400,72 @@ async fn restricted_articles_leak_nothing_to_readers_who_may_not_read_them() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn an_agent_finds_the_runbook_by_the_words_an_anonymous_reader_found_nothing_with() {
+    let app = spawn_app_with_articles(&fixture()).await;
+    let agent = app.agent("agent").await;
+    let q = "/api/v1/search?q=quillfeather%20console%20override&semantic_ratio=1";
+    // The same query, first anonymous (whose results the snapshot remembers), then
+    // as staff. (That the two never share remembered results is
+    // `readers_who_see_different_articles_never_share_a_cache_key` in kb::audience.)
+    let anonymous = app.send(Method::GET, q, None, None).await;
+    assert!(!anonymous.text.contains(STAFF.slug), "{}", anonymous.text);
+    let staff = app.get(&agent, q).await;
+    assert!(
+        slugs(&staff.body["hits"]).iter().any(|s| s == STAFF.slug),
+        "{}",
+        staff.text
+    );
+}
+
+#[tokio::test]
+async fn segments_come_from_app_metadata_only_and_staff_from_the_profile_now() {
+    let app = spawn_app_with_articles(&fixture()).await;
+    let user = Uuid::new_v4();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // The user may write `user_metadata` themselves: it grants nothing.
+    let self_written = app.jwt.sign(&json!({
+        "sub": user, "role": "authenticated", "aud": "authenticated", "exp": now + 600,
+        "user_metadata": { "segments": ["gold"] },
+        "app_metadata": { "provider": "email", "role": "agent", "staff": true },
+    }));
+    let r = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/articles/{}", GOLD.slug),
+            Some(&self_written),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/articles/{}", STAFF.slug),
+            Some(&self_written),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    // An agent demoted in the database stops reading staff articles within seconds.
+    let agent = app.agent("agent").await;
+    let runbook = format!("/api/v1/articles/{}", STAFF.slug);
+    assert_eq!(app.get(&agent, &runbook).await.status, StatusCode::OK);
+    app.db
+        .set_role(&agent.id.to_string(), helpcenter::auth::Role::Customer)
+        .await
+        .unwrap();
+    wait_until(
+        "the demoted agent loses the runbook",
+        Duration::from_secs(15),
+        || async { app.get(&agent, &runbook).await.status == StatusCode::NOT_FOUND },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -616,6 +687,60 @@ async fn an_edit_that_changes_an_audience_is_seen_by_everyone_within_the_live_re
         .send(Method::GET, "/api/v1/search?q=zephyrine", None, None)
         .await;
     assert_eq!(r.body["total"], 0, "{}", r.text);
+    // An audience that does not parse takes the article out of the index, even for
+    // the readers of its last good version: the writer was changing who may read it.
+    std::fs::write(
+        &gold_file,
+        GOLD_REFUNDS.replace("audience: gold\n", "audience: public\n"),
+    )
+    .unwrap();
+    wait_until("public again", Duration::from_secs(10), || {
+        anonymous_finds("zephyrine", GOLD.slug)
+    })
+    .await;
+    std::fs::write(
+        &gold_file,
+        GOLD_REFUNDS.replace("audience: gold\n", "audience: \"go ld\"\n"),
+    )
+    .unwrap();
+    wait_until(
+        "a broken audience hides the article",
+        Duration::from_secs(10),
+        || async { !anonymous_finds("zephyrine", GOLD.slug).await },
+    )
+    .await;
+    std::fs::write(&gold_file, GOLD_REFUNDS).unwrap();
+    // An article public since the index was built, restricted by an edit: its old
+    // words leave the anonymous reader's dictionary, though the index's first segment
+    // keeps them (for a deleted document) until a merge. Two letters complete to the
+    // three most frequent words, ties alphabetical: while the zones article is public,
+    // "vy" completes to its "vyalka", "vyatka", "vyazma"; once it is restricted, to the
+    // tracking article's "vyborg" again.
+    let search_vy = || async {
+        let r = app
+            .send(
+                Method::GET,
+                "/api/v1/search?q=vy&semantic_ratio=0",
+                None,
+                None,
+            )
+            .await;
+        slugs(&r.body["hits"])
+    };
+    assert_eq!(search_vy().await, ["shipping/zones"]);
+    let zones = app.articles_dir().join("shipping/zones.md");
+    std::fs::write(
+        &zones,
+        ZONES.replace("updated:", "audience: gold\nupdated:"),
+    )
+    .unwrap();
+    wait_until(
+        "the zones article is restricted",
+        Duration::from_secs(10),
+        || async { !anonymous_finds("vyatka", "shipping/zones").await },
+    )
+    .await;
+    assert_eq!(search_vy().await, ["shipping/tracking"]);
     // A folder default: the staff folder made public, then staff-only again.
     let folder = app.articles_dir().join("internal/_folder.toml");
     std::fs::write(&folder, "audience = \"public\"\n").unwrap();

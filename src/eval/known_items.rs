@@ -252,7 +252,7 @@ fn run_queries(
                 line: item.line,
                 message: format!("the answer slug {a:?} {e}"),
             })?;
-            if !kb.has_article(&slug, &crate::kb::audience::Reader::Staff)? {
+            if !kb.has_article(&slug, &crate::kb::audience::Reader::Anonymous)? {
                 return Err(EvalError::Format {
                     path: queries_file.to_path_buf(),
                     line: item.line,

@@ -101,10 +101,11 @@ pub async fn status(
 
 /// Sign the pages in
 ///
-/// Sets the `hc_session` cookie (HttpOnly, `SameSite=Lax`, until the token expires) to
+/// Sets the `hc_session` cookie (HttpOnly, `SameSite=Lax`, for the browser session) to
 /// the verified bearer token, so that the help center's pages (search, categories,
-/// articles) show the articles this reader may read. The portal calls it after
-/// sign-in. Only a bearer header signs in: a cross-site form cannot.
+/// articles) show the articles this reader may read; once the token expires the pages
+/// read as anonymous again. The portal calls it after sign-in. Only a bearer header
+/// signs in: a cross-site form cannot.
 #[utoipa::path(
     post, path = "/api/v1/auth/session", tag = "service",
     responses(
@@ -118,22 +119,14 @@ pub async fn sign_in_pages(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    let claims = claims_from_headers(&headers, &state.jwt).await?;
+    claims_from_headers(&headers, &state.jwt).await?;
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .map(|v| v.as_bytes());
     let token = bearer_token(header)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let max_age = claims.exp.saturating_sub(now).max(1);
     Ok(session_cookie_response(
         &headers,
-        &format!(
-            "{}={token}; Max-Age={max_age}",
-            super::reader::SESSION_COOKIE
-        ),
+        &format!("{}={token}", super::reader::SESSION_COOKIE),
     ))
 }
 

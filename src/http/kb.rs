@@ -204,8 +204,8 @@ pub async fn categories(
 ///
 /// Counts, the last update, files with problems and the watcher's state. Paths, counts
 /// and parse messages only (never article text). `articles` counts what the caller may
-/// read; once the help center has restricted articles, the files with problems are
-/// listed to agents only.
+/// read; once the help center uses audiences (a restricted article or a
+/// `_folder.toml`), the files with problems are listed to agents only.
 #[utoipa::path(
     get, path = "/api/v1/index/status", tag = "knowledge base",
     responses(

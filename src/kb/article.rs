@@ -430,7 +430,12 @@ fn front_matter_from_value(v: &Value) -> FrontMatter {
             .or_else(|| get("description").and_then(scalar_text)),
         draft,
         updated,
-        audience: get("audience").cloned(),
+        // Who may read an article must not hinge on a key's case: `Audience:` and
+        // `audiences:` restrict it as `audience:` does (a misspelt key would publish it).
+        audience: map
+            .iter()
+            .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "audience" | "audiences"))
+            .map(|(_, v)| v.clone()),
     }
 }
 

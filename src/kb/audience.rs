@@ -414,6 +414,18 @@ impl AudienceTable {
         Some(sets).filter(|h| !h.is_empty())
     }
 
+    /// What `reader` may see in this snapshot, as a key for caches of per-reader
+    /// results: `""` for everyone when every article is public; otherwise
+    /// [`Reader::key`], which no two readers who see different articles share (staff
+    /// is `"staff"`, the anonymous reader `""`).
+    pub fn visibility_key(&self, reader: &Reader) -> String {
+        if self.has_restricted() {
+            reader.key()
+        } else {
+            String::new()
+        }
+    }
+
     /// Whether the snapshot has any restricted article.
     pub fn has_restricted(&self) -> bool {
         !self.restricted.is_empty()
@@ -607,6 +619,31 @@ mod tests {
         assert!(!Reader::Anonymous.may_read([SIGNED_IN]));
         assert!(!Reader::Anonymous.may_read(["gold"]));
         assert!(Reader::Staff.may_read(["gold"]));
+    }
+
+    #[test]
+    fn readers_who_see_different_articles_never_share_a_cache_key() {
+        let mut table = AudienceTable::default();
+        assert_eq!(table.visibility_key(&Reader::Staff), "");
+        assert_eq!(table.visibility_key(&Reader::Anonymous), "");
+        table
+            .restricted
+            .insert(DocAddress::new(0, 1), vec![Arc::from(STAFF)]);
+        let keys: Vec<String> = [
+            Reader::Anonymous,
+            Reader::Staff,
+            Reader::signed_in([]),
+            Reader::signed_in(["gold"]),
+            Reader::signed_in(["gold", "partners"]),
+            Reader::signed_in(["staff"]),
+        ]
+        .iter()
+        .map(|r| table.visibility_key(r))
+        .collect();
+        let distinct: BTreeSet<&String> = keys.iter().collect();
+        // `signed_in(["staff"])` drops the reserved name: it is `signed_in([])`.
+        assert_eq!(distinct.len(), keys.len() - 1, "{keys:?}");
+        assert_eq!(keys[2], keys[5]);
     }
 
     #[test]

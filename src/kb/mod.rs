@@ -253,8 +253,8 @@ impl KnowledgeBase {
 
     /// The index's state now, as `reader` may know it: counts from the live snapshot
     /// (the articles this reader may open), problems from the last sync. File problems
-    /// name paths and quote front matter, so once the help center has restricted
-    /// articles they are shown to staff only.
+    /// name paths and quote front matter, so once the help center uses audiences (a
+    /// restricted article or a `_folder.toml`) they are shown to staff only.
     pub fn status(&self, reader: &Reader) -> IndexStatus {
         let live = self.current.load_full();
         let articles = match &live {
@@ -268,12 +268,13 @@ impl KnowledgeBase {
             Some(idx) => idx.searcher.num_docs() as usize,
             None => 0,
         };
-        let (drafts, mut errors) = {
+        let (drafts, mut errors, folder_files) = {
             let files = lock(&self.files);
-            (files.drafts(), files.errors())
+            (files.drafts(), files.errors(), files.has_folder_files())
         };
         errors.extend(lock(&self.search_config_errors).iter().cloned());
-        if live.is_some_and(|idx| idx.audiences.has_restricted()) && !reader.is_staff() {
+        let uses_audiences = folder_files || live.is_some_and(|idx| idx.audiences.has_restricted());
+        if uses_audiences && !reader.is_staff() {
             errors.clear();
         }
         let last = lock(&self.last_update).clone();

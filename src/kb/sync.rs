@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use super::article::{slug_for, split_front_matter, Article, ArticleError, Html};
+use super::article::{slug_for, split_front_matter, Article, ArticleError, ArticleErrorKind, Html};
 use super::audience::FolderDefaults;
 use super::loader::{
     fingerprint_with_folders, list_article_files, list_article_files_in, parse_all, read_source,
@@ -249,6 +249,11 @@ impl FileStates {
         fingerprint_with_folders(&pairs, &self.folder_defaults)
     }
 
+    /// Whether the folder has `_folder.toml` files (it sets or declares audiences).
+    pub fn has_folder_files(&self) -> bool {
+        !self.folder_defaults.files.is_empty()
+    }
+
     /// Whether the `_folder.toml` files in `now` differ from those the index was built
     /// with (added, removed or edited): the caller then rebuilds the index.
     pub fn folder_defaults_changed(&self, now: &FolderDefaults) -> bool {
@@ -388,8 +393,17 @@ impl FileStates {
                     parsed.push((src, article));
                 }
                 Err(e) => {
-                    // The last good version (if any) stays indexed.
+                    // The last good version (if any) stays indexed, except when the
+                    // problem is who may read it: the writer was changing the audience,
+                    // so the old version leaves the index until it parses (fail-closed).
                     if let Some(state) = next.files.get_mut(&src.rel_path) {
+                        if e.kind == ArticleErrorKind::Audience {
+                            if let Some(old) = state.indexed.take() {
+                                next.owners.remove(&old);
+                                plan.delete_slugs.push(old.as_str().to_string());
+                            }
+                            state.draft = false;
+                        }
                         if state.indexed.is_none() && !state.draft {
                             state.reflected = src.hash;
                         }

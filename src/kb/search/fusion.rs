@@ -101,7 +101,7 @@ pub(super) fn semantic_matches(
     }
     let query = Embedder::builtin().embed_query(&text);
     // Readers who see the same articles share their nearest ones.
-    let key = (reader_visibility_key(idx, reader), text);
+    let key = (idx.audiences.visibility_key(reader), text);
     let found = match idx.meanings.get(settings, &key) {
         Some(found) => found,
         None => {
@@ -145,16 +145,6 @@ pub(super) fn semantic_matches(
 /// An article near a query in meaning: (its document in the snapshot, similarity,
 /// nearest section).
 pub type NearArticle = (DocAddress, f32, Option<usize>);
-
-/// What `reader` may see in this snapshot, as a cache key: `""` when it sees every
-/// article.
-fn reader_visibility_key(idx: &OpenIndex, reader: &crate::kb::audience::Reader) -> String {
-    if !idx.audiences.has_restricted() || reader.is_staff() {
-        String::new()
-    } else {
-        reader.key()
-    }
-}
 
 /// The articles `reader` may read nearest to `query`, each with its best row, most
 /// similar first: at most [`SearchSettings::semantic_candidates`], none under the

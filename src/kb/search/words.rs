@@ -237,18 +237,47 @@ pub(super) fn expand_word(
     }
 }
 
-/// Whether one of the dictionaries has `word` itself.
+/// Whether one of the dictionaries has `word` itself (in a live document).
 pub(super) fn in_vocabulary(searcher: &Searcher, dicts: &[Dictionary], word: &str) -> bool {
     dicts.iter().any(|dict| {
         let key = format!("{}{word}", dict.prefix);
         searcher.segment_readers().iter().any(|segment| {
-            segment
-                .inverted_index(dict.field)
-                .ok()
-                .and_then(|ii| ii.terms().get(key.as_bytes()).ok().flatten())
-                .is_some()
+            segment.inverted_index(dict.field).ok().is_some_and(|ii| {
+                ii.terms()
+                    .get(key.as_bytes())
+                    .ok()
+                    .flatten()
+                    .is_some_and(|info| is_live_term(segment, &ii, &info))
+            })
         })
     })
+}
+
+/// Whether a dictionary term of `segment` belongs to a live document. A segment keeps
+/// the terms of the documents an update deleted until it is merged: the words of an
+/// article's old version (say, public before an edit restricted it) must not complete
+/// or correct anyone's query. Free for a segment without deletions.
+pub(super) fn is_live_term(
+    segment: &tantivy::SegmentReader,
+    inverted: &tantivy::InvertedIndexReader,
+    info: &tantivy::postings::TermInfo,
+) -> bool {
+    if !segment.has_deletes() {
+        return true;
+    }
+    let Ok(mut postings) = inverted.read_postings_from_terminfo(info, IndexRecordOption::Basic)
+    else {
+        return false;
+    };
+    use tantivy::DocSet;
+    let mut doc = postings.doc();
+    while doc != tantivy::TERMINATED {
+        if !segment.is_deleted(doc) {
+            return true;
+        }
+        doc = postings.advance();
+    }
+    false
 }
 
 /// Dictionary words starting with `prefix` (the word itself excluded), most frequent first.
@@ -310,6 +339,9 @@ fn completions_in(
             if best.len() == max && best.last().is_some_and(|(f, _)| *f >= df) {
                 continue;
             }
+            if !is_live_term(segment, &inverted, stream.value()) {
+                continue;
+            }
             let at = best.partition_point(|(f, _)| *f >= df);
             best.insert(at, (df, stream.key().to_vec()));
             best.truncate(max);
@@ -359,7 +391,7 @@ pub(super) fn typo_variants(
             };
             while stream.advance() {
                 let key = &stream.key()[dict.prefix.len().min(stream.key().len())..];
-                if key == word.as_bytes() {
+                if key == word.as_bytes() || !is_live_term(segment, &inverted, stream.value()) {
                     continue;
                 }
                 if let Ok(s) = std::str::from_utf8(key) {

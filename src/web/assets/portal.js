@@ -172,6 +172,8 @@ function sameOrigin(url) {
 let signedOutNote = null;
 
 function signOut(message) {
+  // A token that was signed out, refused or expired signs the pages out too.
+  if (token || message) signOutPages();
   store.clear();
   token = null;
   claims = null;
@@ -507,7 +509,7 @@ function backLink() {
 // ---- start ----
 
 if (root && grid) {
-  els.signOut.addEventListener('click', () => { signOutPages(); signOut(''); });
+  els.signOut.addEventListener('click', () => signOut(''));
   els.list.after(more);
   els.list.tabIndex = -1;
   els.title.tabIndex = -1;
