@@ -43,6 +43,9 @@ pub enum Command {
     Eval(EvalCommand),
     /// Print the API's OpenAPI 3.1 document (as served at /api/v1/openapi.json).
     Openapi,
+    /// Print the search insights: queries that found nothing first, then top queries,
+    /// queries whose results nobody opens, unhelpful articles, deflection.
+    Insights(InsightsArgs),
 }
 
 /// `eval` subcommands.
@@ -311,6 +314,30 @@ pub struct ServeArgs {
     /// Replies and notes a user may post per minute (counted in PostgreSQL); 0: unlimited.
     #[arg(long, env = "HELPCENTER_REPLIES_PER_MINUTE", default_value_t = crate::limits::REPLIES_PER_MINUTE)]
     pub replies_per_minute: u32,
+    /// Record searches, clicks and article views for the insights reports (`off`:
+    /// nothing is recorded).
+    #[arg(long, env = "HELPCENTER_INSIGHTS", default_value = "on", value_parser = ["on", "off"])]
+    pub insights: String,
+    /// Days recorded insights are kept; older ones are deleted every hour.
+    #[arg(long, env = "HELPCENTER_INSIGHTS_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub insights_retention_days: u32,
+}
+
+/// `insights`: the agents' reports in a terminal.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InsightsArgs {
+    /// How far back: `7d`, `30d`, `12h` (whole days, today included).
+    #[arg(long, default_value = "7d", value_parser = crate::auth::parse_ttl)]
+    pub since: u64,
+    /// `text` (tables) or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Rows per report.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub limit: i64,
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Options of `check`.

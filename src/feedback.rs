@@ -7,6 +7,28 @@ use sqlx::PgConnection;
 /// the limit holds across replicas).
 pub const ANON_VOTES_PER_HOUR: i32 = 20;
 
+/// The reasons a reader may give for "not helpful".
+pub const REASONS: [&str; 5] = [
+    "outdated",
+    "unclear",
+    "incomplete",
+    "not-my-question",
+    "other",
+];
+
+/// Longest comment with a vote (characters).
+pub const MAX_COMMENT_CHARS: usize = 500;
+
+/// Why a reader voted "no": a reason from [`REASONS`] and a comment, both optional and
+/// validated at the edge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VoteReason {
+    /// One of [`REASONS`].
+    pub reason: Option<String>,
+    /// At most [`MAX_COMMENT_CHARS`] characters.
+    pub comment: Option<String>,
+}
+
 /// Per-article vote totals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Totals {
@@ -23,17 +45,21 @@ pub async fn vote_as_user(
     voter: uuid::Uuid,
     slug: &str,
     helpful: bool,
+    why: &VoteReason,
 ) -> Result<bool, sqlx::Error> {
     let (first,): (bool,) = sqlx::query_as(
-        "insert into public.article_feedback (article_slug, voter_id, helpful) \
-         values ($1, $2, $3) \
+        "insert into public.article_feedback (article_slug, voter_id, helpful, reason, comment) \
+         values ($1, $2, $3, $4, $5) \
          on conflict (article_slug, voter_id) \
-         do update set helpful = excluded.helpful, updated_at = now() \
+         do update set helpful = excluded.helpful, reason = excluded.reason, \
+                       comment = excluded.comment, updated_at = now() \
          returning (xmax = 0)",
     )
     .bind(slug)
     .bind(voter)
     .bind(helpful)
+    .bind(why.reason.as_deref())
+    .bind(why.comment.as_deref())
     .fetch_one(conn)
     .await?;
     Ok(first)
@@ -46,12 +72,15 @@ pub async fn vote_anonymously(
     client_key: &str,
     slug: &str,
     helpful: bool,
+    why: &VoteReason,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("select public.hc_vote_anonymously($1, $2, $3, $4)")
+    sqlx::query("select public.hc_vote_anonymously($1, $2, $3, $4, $5, $6)")
         .bind(slug)
         .bind(client_key)
         .bind(helpful)
         .bind(ANON_VOTES_PER_HOUR)
+        .bind(why.reason.as_deref())
+        .bind(why.comment.as_deref())
         .execute(conn)
         .await?;
     Ok(())

@@ -8,6 +8,7 @@ pub mod db;
 pub mod eval;
 pub mod feedback;
 pub mod http;
+pub mod insights;
 pub mod kb;
 pub mod limits;
 pub mod server;

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Keys(KeysCommand::Generate { out, kid }) => keys_generate(&out, kid),
         Command::Eval(EvalCommand::Beir(args)) => eval_beir(args),
         Command::Eval(EvalCommand::KnownItems(args)) => eval_known_items(args),
+        Command::Insights(args) => insights(args),
         Command::Openapi => {
             println!("{}", helpcenter::http::openapi::document_json());
             Ok(())
@@ -76,7 +77,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        let mut state = AppState::new(kb, Some(db), jwt);
+        let mut state = AppState::new(kb, Some(db.clone()), jwt);
+        state.recorder = Arc::new(helpcenter::insights::Recorder::new(
+            helpcenter::insights::RecorderSettings {
+                enabled: args.insights == "on",
+                retention_days: args.insights_retention_days,
+                ..Default::default()
+            },
+        ));
+        state.recorder.start(db.clone());
         let write_limit = |action, writes, secs| {
             (writes > 0).then_some(WriteLimit {
                 action,
@@ -290,6 +299,98 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn insights(args: helpcenter::config::InsightsArgs) -> anyhow::Result<()> {
+    use helpcenter::insights::reports::{self, DateRange, Page};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let db = Database::new(&db_config(&args.db))?;
+        db.migrate_now().await?;
+        let days = args.since.div_ceil(86_400).max(1) as u32;
+        let range = DateRange::last_days(days);
+        let page = Page {
+            limit: args.limit,
+            offset: 0,
+        };
+        // The owner's connection: a writer in a terminal reads every report.
+        let mut conn = db.owner_pool().acquire().await?;
+        let zero = reports::zero_results(&mut conn, range, page).await?;
+        let top = reports::top_queries(&mut conn, range, page).await?;
+        let unopened = reports::unopened(&mut conn, range, page).await?;
+        let unhelpful = reports::unhelpful_articles(&mut conn, range, page).await?;
+        let deflection = reports::deflection(&mut conn, range).await?;
+        if args.format == "json" {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "from": range.from.to_string(),
+                    "to": range.to.to_string(),
+                    "zero_results": zero,
+                    "top_queries": top,
+                    "unopened": unopened,
+                    "unhelpful_articles": unhelpful,
+                    "deflection": deflection,
+                })
+            );
+            return Ok(());
+        }
+        println!("Search insights {} to {} (UTC)\n", range.from, range.to);
+        println!("Queries that found nothing");
+        if zero.is_empty() {
+            println!("  (none)");
+        }
+        for z in &zero {
+            let next: Vec<String> = z
+                .next
+                .iter()
+                .map(|n| match &n.text {
+                    Some(t) => format!("{} {t:?}", n.kind),
+                    None => n.kind.clone(),
+                })
+                .collect();
+            println!("  {:>6}  {}  (then: {})", z.count, z.query, next.join("; "));
+        }
+        println!("\nTop queries (searches, found nothing, clicks)");
+        for q in &top {
+            println!(
+                "  {:>6} {:>6} {:>6}  {}",
+                q.searches, q.zero_results, q.clicks, q.query
+            );
+        }
+        println!("\nResults nobody opened (searches)");
+        for q in &unopened {
+            println!("  {:>6}  {}", q.searches, q.query);
+        }
+        println!("\nArticles voted not helpful (no, yes, reasons)");
+        for a in &unhelpful {
+            let reasons: Vec<String> = a
+                .reasons
+                .iter()
+                .map(|r| format!("{} {}", r.reason, r.count))
+                .collect();
+            println!(
+                "  {:>6} {:>6}  {}  {}",
+                a.not_helpful,
+                a.helpful,
+                a.slug,
+                reasons.join(", ")
+            );
+        }
+        println!("\nDeflection per day (sessions, with a ticket, deflected)");
+        for d in &deflection {
+            println!(
+                "  {}  {:>6} {:>6}  {:.0}%",
+                d.day,
+                d.sessions,
+                d.with_ticket,
+                d.deflection_rate * 100.0
+            );
+        }
+        Ok(())
+    })
 }
 
 fn set_role(who: &str, role: helpcenter::auth::Role, args: DbArgs) -> anyhow::Result<()> {

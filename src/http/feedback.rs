@@ -32,6 +32,13 @@ pub struct VoteBody {
     /// Whether the article answered the reader's question.
     #[schema(value_type = bool, required = true)]
     helpful: Option<bool>,
+    /// Why not (with `helpful: false` only): `outdated`, `unclear`, `incomplete`,
+    /// `not-my-question` or `other`.
+    #[schema(example = "outdated")]
+    reason: Option<String>,
+    /// A few words more (with `helpful: false` only), at most 500 characters.
+    #[schema(max_length = 500)]
+    comment: Option<String>,
 }
 
 /// What a vote answers.
@@ -122,6 +129,7 @@ pub async fn vote(
             reason: "is required: true or false".into(),
         }]));
     };
+    let why = parse_reason(helpful, body.reason, body.comment)?;
     let reader = match &claims {
         Some(claims) => reader_of(&state, claims).await,
         None => Reader::Anonymous,
@@ -134,7 +142,8 @@ pub async fn vote(
             let first = db
                 .write_as_within(Budget::Votes, &claims, move |conn, session| {
                     Box::pin(async move {
-                        feedback::vote_as_user(conn, session.user_id, &slug_text, helpful).await
+                        feedback::vote_as_user(conn, session.user_id, &slug_text, helpful, &why)
+                            .await
                     })
                 })
                 .await?;
@@ -158,7 +167,7 @@ pub async fn vote(
             })?;
             db.write_as_anonymous(move |conn| {
                 Box::pin(async move {
-                    feedback::vote_anonymously(conn, &key, &slug_text, helpful).await
+                    feedback::vote_anonymously(conn, &key, &slug_text, helpful, &why).await
                 })
             })
             .await?;
@@ -173,6 +182,56 @@ pub async fn vote(
         }),
     )
         .into_response())
+}
+
+/// The reason and comment of a vote, checked: only with "no", a reason from the list,
+/// a comment of at most 500 characters (blank is none).
+fn parse_reason(
+    helpful: bool,
+    reason: Option<String>,
+    comment: Option<String>,
+) -> Result<feedback::VoteReason, ApiError> {
+    let mut problems = Vec::new();
+    let comment = comment.filter(|c| !c.trim().is_empty());
+    if helpful && (reason.is_some() || comment.is_some()) {
+        let name = if reason.is_some() {
+            "reason"
+        } else {
+            "comment"
+        };
+        problems.push(InvalidParam {
+            name: name.into(),
+            reason: "goes with `helpful: false` only".into(),
+        });
+    }
+    if let Some(r) = &reason {
+        if !feedback::REASONS.contains(&r.as_str()) {
+            problems.push(InvalidParam {
+                name: "reason".into(),
+                reason: format!("must be one of {}, got {r:?}", feedback::REASONS.join(", ")),
+            });
+        }
+    }
+    if let Some(c) = &comment {
+        let chars = c.chars().count();
+        if chars > feedback::MAX_COMMENT_CHARS {
+            problems.push(InvalidParam {
+                name: "comment".into(),
+                reason: format!(
+                    "must be at most {} characters, got {chars}",
+                    feedback::MAX_COMMENT_CHARS
+                ),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(feedback::VoteReason {
+            reason,
+            comment: comment.map(|c| c.trim().to_string()),
+        })
+    } else {
+        Err(ApiError::Unprocessable(problems))
+    }
 }
 
 /// An article's votes
@@ -239,5 +298,5 @@ pub async fn article_or_totals(
     if is_feedback_path(&state, &path, &who.reader) {
         return totals(&state, &path, &headers).await;
     }
-    super::kb::article(&state, &who, &path).await
+    super::kb::article(&state, &who, &headers, &path).await
 }

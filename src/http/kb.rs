@@ -8,6 +8,7 @@ use axum::Json;
 use super::error::{ApiError, InvalidParam, Problem};
 use super::reader::{private_if_signed_in, ReaderOf};
 use super::AppState;
+use crate::insights::Source;
 use crate::kb::query::MAX_QUERY_CHARS;
 use crate::kb::search::{Hit, SearchRequest, SearchResults};
 use crate::kb::types::{Category, Slug, Tag};
@@ -134,12 +135,14 @@ pub fn parse_search_params(raw: Option<&str>) -> Result<SearchRequest, ApiError>
 pub async fn search(
     State(state): State<AppState>,
     who: ReaderOf,
+    headers: axum::http::HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut req = parse_search_params(raw.as_deref())?;
     req.reader = who.reader.clone();
     // Searches are CPU work of a millisecond or less: run inline rather than hop threads.
     let results = state.kb.search(&req)?;
+    super::insights::record_search(&state, &headers, &who, &req, &results, Source::Api);
     Ok(private_if_signed_in(
         Json(results).into_response(),
         &who,
@@ -163,15 +166,23 @@ pub async fn search(
     ),
     security((), ("bearer" = [])),
 )]
-pub async fn article(state: &AppState, who: &ReaderOf, slug: &str) -> Result<Response, ApiError> {
+pub async fn article(
+    state: &AppState,
+    who: &ReaderOf,
+    headers: &axum::http::HeaderMap,
+    slug: &str,
+) -> Result<Response, ApiError> {
     let missing = || ApiError::NotFound(format!("no published article {slug:?}"));
     let slug = Slug::parse(slug).map_err(|_| missing())?;
     match state.kb.article(&slug, &who.reader)? {
-        Some(view) => Ok(private_if_signed_in(
-            Json(view).into_response(),
-            who,
-            "authorization",
-        )),
+        Some(view) => {
+            super::insights::record_view(state, headers, who, slug.as_str());
+            Ok(private_if_signed_in(
+                Json(view).into_response(),
+                who,
+                "authorization",
+            ))
+        }
         None => Err(missing()),
     }
 }
@@ -282,12 +293,37 @@ fn parse_suggestion_params(raw: Option<&str>) -> Result<(String, String), ApiErr
 pub async fn suggestions(
     State(state): State<AppState>,
     who: ReaderOf,
+    headers: axum::http::HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let (subject, body) = parse_suggestion_params(raw.as_deref())?;
     let articles = state
         .kb
         .suggest(&subject, &body, MAX_SUGGESTIONS, &who.reader)?;
+    // Recorded as the ticket's subject (or the beginning of its text): what the
+    // customer asks, settled as they type.
+    let asked: String = if subject.trim().is_empty() {
+        body.chars().take(MAX_SUBJECT_CHARS).collect()
+    } else {
+        subject.clone()
+    };
+    super::insights::record_search(
+        &state,
+        &headers,
+        &who,
+        &SearchRequest {
+            q: asked,
+            ..SearchRequest::default()
+        },
+        &SearchResults {
+            query: String::new(),
+            total: articles.len() as u64,
+            hits: articles.clone(),
+            facets: Default::default(),
+            took_ms: 0.0,
+        },
+        Source::Suggestions,
+    );
     Ok(private_if_signed_in(
         Json(Suggestions { articles }).into_response(),
         &who,

@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod feedback;
+pub mod insights;
 pub mod kb;
 pub mod openapi;
 pub mod reader;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Whom the database called staff lately (the knowledge base's readers).
     pub staff: Arc<reader::StaffCache>,
+    /// Search insights' recorder (started by the caller with the database).
+    pub recorder: Arc<crate::insights::Recorder>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             jwt,
             limits: Arc::new(Limits::default()),
             staff: Arc::default(),
+            recorder: Arc::new(crate::insights::Recorder::disabled()),
         }
     }
 
@@ -98,6 +102,14 @@ route_table! {
     "/api/v1/auth/status" => { get: auth::status },
     "/api/v1/auth/session" => { post: auth::sign_in_pages, delete: auth::sign_out_pages },
     "/api/v1/suggestions" => { get: kb::suggestions },
+    "/api/v1/insights/status" => { get: insights::status },
+    "/api/v1/insights/clicks" => { post: insights::click },
+    "/api/v1/insights/zero-results" => { get: insights::zero_results },
+    "/api/v1/insights/top-queries" => { get: insights::top_queries },
+    "/api/v1/insights/unopened" => { get: insights::unopened },
+    "/api/v1/insights/deflection" => { get: insights::deflection },
+    "/api/v1/insights/tickets" => { get: insights::tickets },
+    "/api/v1/insights/unhelpful-articles" => { get: insights::unhelpful_articles },
     "/api/v1/events" => { get: events::events },
     "/api/v1/tickets" => { get: tickets::list, post: tickets::create },
     "/api/v1/tickets/{id}" => { get: tickets::get, patch: tickets::patch },

@@ -35,6 +35,14 @@ use crate::tickets::events::TicketEvent;
         super::auth::sign_in_pages,
         super::auth::sign_out_pages,
         kb::suggestions,
+        super::insights::status,
+        super::insights::click,
+        super::insights::zero_results,
+        super::insights::top_queries,
+        super::insights::unopened,
+        super::insights::deflection,
+        super::insights::tickets,
+        super::insights::unhelpful_articles,
         feedback::vote,
         feedback::totals,
         tickets::list,
@@ -55,6 +63,7 @@ use crate::tickets::events::TicketEvent;
     tags(
         (name = "knowledge base", description = "Search, articles, categories, feedback."),
         (name = "tickets", description = "The customer portal: tickets, replies, live events."),
+        (name = "insights", description = "What customers search for and miss, and which searches end in a ticket: recording (clicks) and the agents' reports."),
         (name = "service", description = "Health, readiness and this document."),
     )
 )]

@@ -68,6 +68,8 @@ pub struct ReaderOf {
     pub reader: Reader,
     /// Whether the answer depends on credentials the request sent.
     pub signed_in: bool,
+    /// The verified token's user (what search insights record for a signed-in reader).
+    pub user: Option<Uuid>,
 }
 
 impl FromRequestParts<AppState> for ReaderOf {
@@ -78,12 +80,14 @@ impl FromRequestParts<AppState> for ReaderOf {
             return Ok(ReaderOf {
                 reader: Reader::Anonymous,
                 signed_in: false,
+                user: None,
             });
         }
         let claims = claims_from_headers(&parts.headers, &state.jwt).await?;
         Ok(ReaderOf {
             reader: reader_of(state, &claims).await,
             signed_in: true,
+            user: Some(claims.sub),
         })
     }
 }
@@ -95,18 +99,21 @@ pub async fn page_reader(state: &AppState, headers: &HeaderMap) -> ReaderOf {
         return ReaderOf {
             reader: Reader::Anonymous,
             signed_in: false,
+            user: None,
         };
     };
     match state.jwt.verify_fetching(&token).await {
         Ok(claims) => ReaderOf {
             reader: reader_of(state, &claims).await,
             signed_in: true,
+            user: Some(claims.sub),
         },
         Err(e) => {
             tracing::debug!("session cookie refused ({e}); reading as anonymous");
             ReaderOf {
                 reader: Reader::Anonymous,
                 signed_in: true,
+                user: None,
             }
         }
     }

@@ -276,6 +276,7 @@ pub fn parse_new_ticket(
             priority,
             category,
             idempotency_key,
+            insight_session: super::insights::session_of(headers),
         }),
         _ => Err(ApiError::Unprocessable(problems)),
     }
@@ -317,6 +318,10 @@ pub async fn create(
     );
     let limit = state.limits.new_tickets;
     take_local_write_token(state.limits.new_tickets_here.as_ref(), &claims, "tickets")?;
+    if let Some(session) = &new.insight_session {
+        // The searches the customer was still typing are what led to this ticket.
+        state.recorder.settle_session(session);
+    }
     let created = db
         .write_as(&claims, move |conn, session| {
             Box::pin(async move { queries::create(conn, session, &new, limit.as_ref()).await })

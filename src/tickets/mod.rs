@@ -250,6 +250,9 @@ pub struct NewTicket {
     pub category: Option<Category>,
     /// Makes a retried create return the first ticket.
     pub idempotency_key: Option<String>,
+    /// The browser tab's pseudonym it was opened from (search insights link the
+    /// ticket to that session's searches).
+    pub insight_session: Option<crate::insights::SessionId>,
 }
 
 /// A change to a ticket.

@@ -191,8 +191,8 @@ pub async fn create(
     limit: Option<&crate::limits::WriteLimit>,
 ) -> Result<Created, sqlx::Error> {
     let sql = format!(
-        "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key) \
-         values ($1, $2, $3, $4, $5) \
+        "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key, insight_session) \
+         values ($1, $2, $3, $4, $5, $6) \
          on conflict (requester_id, idempotency_key) do nothing \
          returning {TICKET_COLUMNS}"
     );
@@ -202,6 +202,7 @@ pub async fn create(
         .bind(new.priority.as_str())
         .bind(new.category.map(|c| c.as_str()))
         .bind(new.idempotency_key.as_deref())
+        .bind(new.insight_session.as_ref().map(|s| s.as_str()))
         .fetch_optional(&mut *conn)
         .await?;
     let ticket = match inserted {

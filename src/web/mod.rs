@@ -266,6 +266,15 @@ async fn search(
         Ok(results) => results,
         Err(e) => return engine_error(e),
     };
+    // A search page is a settled query (its later pages are the same search).
+    crate::http::insights::record_search(
+        &state,
+        &headers,
+        &who,
+        &request,
+        &results,
+        crate::insights::Source::Page,
+    );
     let last_page = (results.total as usize)
         .div_ceil(PAGE_SIZE)
         .clamp(1, max_page);
@@ -338,14 +347,17 @@ async fn article(
         return missing();
     };
     match state.kb.article(&parsed, &who.reader) {
-        Ok(Some(view)) => page(
-            StatusCode::OK,
-            &ArticlePage {
-                breadcrumb: breadcrumb(&view.category),
-                view,
-            },
-            Some(&who),
-        ),
+        Ok(Some(view)) => {
+            crate::http::insights::record_view(&state, &headers, &who, &view.slug);
+            page(
+                StatusCode::OK,
+                &ArticlePage {
+                    breadcrumb: breadcrumb(&view.category),
+                    view,
+                },
+                Some(&who),
+            )
+        }
         Ok(None) => missing(),
         Err(e) => engine_error(e),
     }

@@ -14,6 +14,7 @@ use helpcenter::auth::keys::{generate_es256, Signer};
 use helpcenter::auth::{JwtKeys, Role};
 use helpcenter::db::{Database, DbConfig};
 use helpcenter::http::AppState;
+use helpcenter::insights::{Recorder, RecorderSettings};
 use helpcenter::kb::KnowledgeBase;
 use helpcenter::limits::Limits;
 use helpcenter::server::{self, ServeOptions};
@@ -49,6 +50,9 @@ pub struct TestApp {
     pub database_url: String,
     /// The test database's name.
     pub db_name: String,
+    /// The service's search-insights recorder (writing every 100 ms, settling
+    /// as-you-type searches for 300 ms).
+    pub recorder: Arc<Recorder>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -198,6 +202,16 @@ pub async fn spawn_service_with(
     let (tx, rx) = oneshot::channel::<()>();
     let mut state = AppState::new(kb, db.clone(), jwt.clone());
     state.limits = Arc::new(limits);
+    let recorder = Arc::new(Recorder::new(RecorderSettings {
+        interval: Duration::from_millis(100),
+        settle: Duration::from_millis(300),
+        capacity: 1_000,
+        ..RecorderSettings::default()
+    }));
+    if let Some(db) = &db {
+        recorder.start(db.clone());
+    }
+    state.recorder = recorder.clone();
     tokio::spawn(async move {
         let _ = server::serve_with(listener, state, options, async move {
             let _ = rx.await;
@@ -221,6 +235,7 @@ pub async fn spawn_service_with(
         db,
         database_url,
         db_name,
+        recorder,
         shutdown: Some(tx),
         _dir: dir,
     }

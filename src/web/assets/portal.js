@@ -109,6 +109,12 @@ class ApiError extends Error {
 async function api(path, { method = 'GET', body, headers = {}, signal } = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
+  // The tab's insights pseudonym (site.js keeps it): a ticket links to the searches
+  // that came before it, and suggestions while writing count as searches.
+  try {
+    const sid = sessionStorage.getItem('hc_sid');
+    if (sid) h['X-HC-Session'] = sid;
+  } catch { /* storage off */ }
   if (body !== undefined) h['Content-Type'] = 'application/json';
   let res;
   try {

@@ -8,6 +8,32 @@ function token() {
   try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
 }
 
+/** This tab's pseudonym for search insights: a random id kept in the tab's session
+ * storage (never derived from the reader), mirrored in a cookie so that page
+ * navigations carry it. `null` when storage is off: nothing is recorded then. */
+const SESSION = (() => {
+  try {
+    let id = sessionStorage.getItem('hc_sid');
+    if (!id) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      id = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+      sessionStorage.setItem('hc_sid', id);
+    }
+    document.cookie = `hc_sid=${id}; Path=/; SameSite=Lax`;
+    return id;
+  } catch {
+    return null;
+  }
+})();
+
+/** Tells the insights which result of `query` was opened (a beacon: it survives the
+ * navigation it comes with). */
+function recordClick(query, slug, position) {
+  if (!SESSION || !query || !slug || !navigator.sendBeacon) return;
+  const body = JSON.stringify({ session: SESSION, query: query.slice(0, 512), slug, position });
+  navigator.sendBeacon('/api/v1/insights/clicks', new Blob([body], { type: 'application/json' }));
+}
+
 /** `returns-and-refunds` -> `Returns and refunds`, as the server names categories. */
 function categoryName(path) {
   const words = String(path || '').split('/').pop().replace(/[-_]/g, ' ').trim();
@@ -28,7 +54,11 @@ function combobox(input) {
   let dismissed = false;
 
   const options = () => list.children;
-  const go = (hit) => { close(); location.assign(sameOrigin(hit.url)); };
+  const go = (hit) => {
+    recordClick(input.value.trim(), hit.slug, Math.max(0, hits.indexOf(hit)));
+    close();
+    location.assign(sameOrigin(hit.url));
+  };
 
   function setActive(i) {
     active = i;
@@ -82,6 +112,7 @@ function combobox(input) {
     if (category && category.value) params.set('category', category.value);
     try {
       const headers = { Accept: 'application/json' };
+      if (SESSION) headers['X-HC-Session'] = SESSION;
       const bearer = token();
       if (bearer) headers.Authorization = `Bearer ${bearer}`;
       let res = await fetch(`/api/v1/search?${params}`, { signal: mine.signal, headers });
@@ -155,26 +186,25 @@ function feedback(box) {
   box.hidden = false;
   const path = `/api/v1/articles/${slug.split('/').map(encodeURIComponent).join('/')}/feedback`;
 
-  const send = (helpful, bearer) => {
+  const why = box.querySelector('form.feedback-why');
+  const send = (vote, bearer) => {
     const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
-    return fetch(path, { method: 'POST', headers, body: JSON.stringify({ helpful }) });
+    return fetch(path, { method: 'POST', headers, body: JSON.stringify(vote) });
   };
 
-  for (const button of buttons) {
-    button.addEventListener('click', async () => {
+  async function submit(vote, button) {
       buttons.forEach((b) => { b.disabled = true; });
       button.setAttribute('aria-pressed', 'true');
       status.textContent = 'Sending…';
-      const helpful = button.value === 'true';
       let done = false;
       try {
         const bearer = token();
-        let res = await send(helpful, bearer);
+        let res = await send(vote, bearer);
         if (res.status === 401 && bearer) {
           // An expired portal sign-in: vote anonymously instead.
           try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage off */ }
-          res = await send(helpful, null);
+          res = await send(vote, null);
         }
         if (res.ok) {
           status.textContent = 'Thanks for your feedback!';
@@ -191,9 +221,46 @@ function feedback(box) {
       if (!done) {
         buttons.forEach((b) => { b.disabled = false; });
         button.removeAttribute('aria-pressed');
+      } else if (why) {
+        why.hidden = true;
       }
+  }
+
+  for (const button of buttons) {
+    button.addEventListener('click', () => {
+      if (button.value === 'false' && why) {
+        // "No": ask why first (optional), then send one vote.
+        buttons.forEach((b) => { b.disabled = true; });
+        button.setAttribute('aria-pressed', 'true');
+        why.hidden = false;
+        why.querySelector('select, textarea')?.focus();
+        return;
+      }
+      submit({ helpful: button.value === 'true' }, button);
     });
   }
+  if (why) {
+    why.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const reason = why.elements.namedItem('reason').value;
+      const comment = why.elements.namedItem('comment').value.trim();
+      const vote = { helpful: false };
+      if (reason) vote.reason = reason;
+      if (comment) vote.comment = comment;
+      submit(vote, buttons.find((b) => b.value === 'false'));
+    });
+  }
+}
+
+/** Search-page results tell the insights which one was opened. */
+function recordResultClicks(list) {
+  const query = new URLSearchParams(location.search).get('q') || '';
+  const offset = list.dataset.offset ? Number(list.dataset.offset) : 0;
+  [...list.querySelectorAll(':scope > li')].forEach((li, i) => {
+    for (const a of li.querySelectorAll('a[data-slug]')) {
+      a.addEventListener('click', () => recordClick(query.trim(), a.dataset.slug, offset + i));
+    }
+  });
 }
 
 /** A link from an API reply, only if it stays on this site (else the home page). */
@@ -232,6 +299,7 @@ async function signInPages() {
 signInPages();
 for (const input of document.querySelectorAll('input[data-suggest]')) combobox(input);
 for (const box of document.querySelectorAll('section[data-feedback]')) feedback(box);
+for (const list of document.querySelectorAll('ol.hits')) recordResultClicks(list);
 
 // The "temporarily unavailable" page promises to reload itself once the index is ready.
 if (document.body.hasAttribute('data-reload')) setTimeout(() => location.reload(), 5000);

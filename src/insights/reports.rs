@@ -1,0 +1,402 @@
+//! The reports' SQL (all values bound). Each runs on a connection the caller set up:
+//! an agent's transaction under Row Level Security (the HTTP reports), or the owner's
+//! connection (`helpcenter insights` in a terminal). The counts come from the daily
+//! rollup (`insight_query_daily`), the samples and the ticket links from the events of
+//! the page being shown only, so a report over a year of traffic stays fast.
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+
+/// A date range, both days included (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    /// First day.
+    pub from: Date,
+    /// Last day.
+    pub to: Date,
+}
+
+impl DateRange {
+    /// The last `days` days, today included.
+    pub fn last_days(days: u32) -> DateRange {
+        let today = OffsetDateTime::now_utc().date();
+        DateRange {
+            from: today - time::Duration::days(days.saturating_sub(1) as i64),
+            to: today,
+        }
+    }
+
+    fn start(&self) -> OffsetDateTime {
+        self.from.midnight().assume_utc()
+    }
+
+    fn end(&self) -> OffsetDateTime {
+        (self.to + time::Duration::days(1)).midnight().assume_utc()
+    }
+}
+
+/// A page of a report.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Rows per page.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// What a customer did after a search, within 30 minutes in the same session.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct NextStep {
+    /// `search` (another query), `click` (opened an article), `ticket` (opened a
+    /// ticket), or `nothing` (nothing more within 30 minutes).
+    pub kind: String,
+    /// The next query, the article's slug or the ticket's subject.
+    pub text: Option<String>,
+    /// The ticket's id, for `ticket`.
+    pub ticket_id: Option<String>,
+}
+
+/// A query that found nothing.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ZeroResultQuery {
+    /// The normalized query.
+    pub query: String,
+    /// How many times it found nothing in the range.
+    pub count: i64,
+    /// The last time it found nothing (RFC 3339).
+    pub last_seen: Option<String>,
+    /// What up to three customers did next, most recent first.
+    pub next: Vec<NextStep>,
+}
+
+/// A query by how often it was searched.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct QueryCount {
+    /// The normalized query.
+    pub query: String,
+    /// Settled searches.
+    pub searches: i64,
+    /// Of which found nothing.
+    pub zero_results: i64,
+    /// Results opened from it.
+    pub clicks: i64,
+    /// Clicks per search (0 when nobody opens its results).
+    pub click_through: f64,
+}
+
+/// One day of deflection.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct DeflectionDay {
+    /// The day (UTC), `YYYY-MM-DD`.
+    pub day: String,
+    /// Sessions that searched or read an article.
+    pub sessions: i64,
+    /// Of which opened a ticket that day.
+    pub with_ticket: i64,
+    /// Sessions that did not open a ticket, per session (1 when none did).
+    pub deflection_rate: f64,
+}
+
+/// A ticket and the searches of its session in the 30 minutes before it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TicketSearches {
+    /// The ticket.
+    pub ticket_id: String,
+    /// Its subject.
+    pub subject: String,
+    /// When it was opened (RFC 3339).
+    pub created_at: String,
+    /// The queries searched before it, oldest first, with their result counts.
+    pub searches: Vec<PrecedingSearch>,
+}
+
+/// A search that preceded a ticket.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PrecedingSearch {
+    /// The normalized query.
+    pub query: String,
+    /// How many articles it found.
+    pub results: i32,
+}
+
+/// An article by its "not helpful" votes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UnhelpfulArticle {
+    /// The article.
+    pub slug: String,
+    /// "No" votes in the range.
+    pub not_helpful: i64,
+    /// "Yes" votes in the range.
+    pub helpful: i64,
+    /// The reasons given with "no", by count.
+    pub reasons: Vec<ReasonCount>,
+    /// Up to three recent comments.
+    pub comments: Vec<String>,
+}
+
+/// How often a reason was given.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReasonCount {
+    /// `outdated`, `unclear`, `incomplete`, `not-my-question` or `other`.
+    pub reason: String,
+    /// Votes.
+    pub count: i64,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Queries that found nothing, most frequent first.
+pub async fn zero_results(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<ZeroResultQuery>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "select query, sum(zero_results)::bigint as count \
+         from public.insight_query_daily \
+         where day between $1 and $2 and zero_results > 0 \
+         group by query order by count desc, query limit $3 offset $4",
+    )
+    .bind(range.from)
+    .bind(range.to)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (query, count) in rows {
+        let samples: Vec<(OffsetDateTime, String)> = sqlx::query_as(
+            "select at, session from public.insight_searches \
+             where query = $1 and results = 0 and at >= $2 and at < $3 \
+             order by at desc limit 3",
+        )
+        .bind(&query)
+        .bind(range.start())
+        .bind(range.end())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut next = Vec::with_capacity(samples.len());
+        for (at, session) in &samples {
+            next.push(next_step(conn, session, *at, &query).await?);
+        }
+        out.push(ZeroResultQuery {
+            last_seen: samples.first().map(|(at, _)| rfc3339(*at)),
+            query,
+            count,
+            next,
+        });
+    }
+    Ok(out)
+}
+
+/// What the session did first in the 30 minutes after a search at `at`.
+async fn next_step(
+    conn: &mut PgConnection,
+    session: &str,
+    at: OffsetDateTime,
+    query: &str,
+) -> Result<NextStep, sqlx::Error> {
+    let step: Option<NextStep> = sqlx::query_as(
+        "select kind, text, ticket_id from ( \
+           select 'search' as kind, s.query as text, null::text as ticket_id, s.at \
+             from public.insight_searches s \
+             where s.session = $1 and s.at > $2 and s.at <= $2 + interval '30 minutes' \
+               and s.query <> $3 \
+           union all \
+           select 'click', c.slug, null, c.at from public.insight_clicks c \
+             where c.session = $1 and c.at > $2 and c.at <= $2 + interval '30 minutes' \
+           union all \
+           select 'ticket', t.subject, t.id::text, t.created_at from public.tickets t \
+             where t.insight_session = $1 and t.created_at > $2 \
+               and t.created_at <= $2 + interval '30 minutes' \
+         ) k order by at limit 1",
+    )
+    .bind(session)
+    .bind(at)
+    .bind(query)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(step.unwrap_or(NextStep {
+        kind: "nothing".into(),
+        text: None,
+        ticket_id: None,
+    }))
+}
+
+/// Queries by how often they were searched, with their click-through.
+pub async fn top_queries(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<QueryCount>, sqlx::Error> {
+    sqlx::query_as(
+        "select query, sum(searches)::bigint as searches, sum(zero_results)::bigint as zero_results, \
+                sum(clicks)::bigint as clicks, \
+                coalesce(sum(clicks)::float8 / nullif(sum(searches), 0), 0) as click_through \
+         from public.insight_query_daily where day between $1 and $2 \
+         group by query having sum(searches) > 0 \
+         order by searches desc, query limit $3 offset $4",
+    )
+    .bind(range.from)
+    .bind(range.to)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(conn)
+    .await
+}
+
+/// Queries that found articles but whose results nobody opened, most searched first.
+pub async fn unopened(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<QueryCount>, sqlx::Error> {
+    sqlx::query_as(
+        "select query, sum(searches)::bigint as searches, sum(zero_results)::bigint as zero_results, \
+                sum(clicks)::bigint as clicks, 0::float8 as click_through \
+         from public.insight_query_daily where day between $1 and $2 \
+         group by query having sum(clicks) = 0 and sum(searches) > sum(zero_results) \
+         order by searches desc, query limit $3 offset $4",
+    )
+    .bind(range.from)
+    .bind(range.to)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(conn)
+    .await
+}
+
+/// Per day: sessions that searched or read, and those of them that opened a ticket.
+pub async fn deflection(
+    conn: &mut PgConnection,
+    range: DateRange,
+) -> Result<Vec<DeflectionDay>, sqlx::Error> {
+    sqlx::query_as(
+        "with active as ( \
+           select session, (at at time zone 'UTC')::date as day from public.insight_searches \
+             where at >= $1 and at < $2 \
+           union \
+           select session, (at at time zone 'UTC')::date from public.insight_views \
+             where at >= $1 and at < $2), \
+         ticketed as ( \
+           select distinct t.insight_session as session, (t.created_at at time zone 'UTC')::date as day \
+             from public.tickets t \
+             where t.insight_session is not null and t.created_at >= $1 and t.created_at < $2) \
+         select to_char(a.day, 'YYYY-MM-DD') as day, count(*)::bigint as sessions, \
+                count(tk.session)::bigint as with_ticket, \
+                1 - count(tk.session)::float8 / count(*) as deflection_rate \
+         from active a left join ticketed tk on tk.session = a.session and tk.day = a.day \
+         group by a.day order by a.day",
+    )
+    .bind(range.start())
+    .bind(range.end())
+    .fetch_all(conn)
+    .await
+}
+
+/// Tickets opened in the range from a recorded session, newest first, each with the
+/// searches of its session in the 30 minutes before it.
+pub async fn tickets_after_searches(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<TicketSearches>, sqlx::Error> {
+    let tickets: Vec<(uuid::Uuid, String, OffsetDateTime, String)> = sqlx::query_as(
+        "select id, subject, created_at, insight_session from public.tickets \
+         where insight_session is not null and created_at >= $1 and created_at < $2 \
+         order by created_at desc, id limit $3 offset $4",
+    )
+    .bind(range.start())
+    .bind(range.end())
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(tickets.len());
+    for (id, subject, created_at, session) in tickets {
+        let searches: Vec<(String, i32)> = sqlx::query_as(
+            "select query, results from public.insight_searches \
+             where session = $1 and at <= $2 and at > $2 - interval '30 minutes' \
+             order by at",
+        )
+        .bind(&session)
+        .bind(created_at)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.push(TicketSearches {
+            ticket_id: id.to_string(),
+            subject,
+            created_at: rfc3339(created_at),
+            searches: searches
+                .into_iter()
+                .map(|(query, results)| PrecedingSearch { query, results })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Articles by their "not helpful" votes in the range, with the reasons and comments.
+pub async fn unhelpful_articles(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<UnhelpfulArticle>, sqlx::Error> {
+    const VOTES: &str = "(select article_slug, helpful, reason, comment, updated_at as at \
+                            from public.article_feedback \
+                          union all \
+                          select article_slug, helpful, reason, comment, created_at \
+                            from public.article_feedback_anonymous)";
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+        "select article_slug, count(*) filter (where not helpful)::bigint, \
+                count(*) filter (where helpful)::bigint \
+         from {VOTES} v where at >= $1 and at < $2 \
+         group by article_slug having count(*) filter (where not helpful) > 0 \
+         order by 2 desc, 1 limit $3 offset $4"
+    ))
+    .bind(range.start())
+    .bind(range.end())
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (slug, not_helpful, helpful) in rows {
+        let reasons: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "select reason, count(*)::bigint from {VOTES} v \
+             where article_slug = $1 and not helpful and reason is not null \
+               and at >= $2 and at < $3 \
+             group by reason order by 2 desc, 1"
+        ))
+        .bind(&slug)
+        .bind(range.start())
+        .bind(range.end())
+        .fetch_all(&mut *conn)
+        .await?;
+        let comments: Vec<(String,)> = sqlx::query_as(&format!(
+            "select comment from {VOTES} v \
+             where article_slug = $1 and not helpful and comment is not null \
+               and at >= $2 and at < $3 order by at desc limit 3"
+        ))
+        .bind(&slug)
+        .bind(range.start())
+        .bind(range.end())
+        .fetch_all(&mut *conn)
+        .await?;
+        out.push(UnhelpfulArticle {
+            slug,
+            not_helpful,
+            helpful,
+            reasons: reasons
+                .into_iter()
+                .map(|(reason, count)| ReasonCount { reason, count })
+                .collect(),
+            comments: comments.into_iter().map(|(c,)| c).collect(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,399 @@
+//! Search insights, as writers and agents use them: what customers searched and missed,
+//! what they did next, which searches ended in a ticket. Real HTTP, a real database,
+//! the real recorder (writing every 100 ms in the test service).
+
+mod ticket_support;
+
+use std::time::Duration;
+
+use helpcenter::db::{Database, DbConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Executor;
+use ticket_support::{assert_problem, spawn_app, spawn_service, wait_until, TestApp, User};
+
+/// GET `path` as `user` with the tab's session pseudonym.
+async fn get_in_session(app: &TestApp, user: Option<&User>, session: &str, path: &str) -> Value {
+    let mut req = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .header("x-hc-session", session);
+    if let Some(u) = user {
+        req = req.bearer_auth(&u.token);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+async fn recorder_status(app: &TestApp) -> Value {
+    app.send(Method::GET, "/api/v1/insights/status", None, None)
+        .await
+        .body
+}
+
+/// Waits until the recorder has written at least `n` events and holds none back.
+async fn written(app: &TestApp, n: u64) {
+    wait_until("the recorder writes", Duration::from_secs(10), || async {
+        let s = recorder_status(app).await;
+        s["written"].as_u64().unwrap_or(0) >= n && s["queued"] == 0 && s["settling"] == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_search_that_found_nothing_shows_in_the_report_with_the_ticket_that_followed() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let customer = app.customer("ana");
+    let agent = app.agent("agent").await;
+    let session = "tab-4f2a9c7e1b";
+    // As the customer types, each keystroke searches; only the last query counts.
+    for q in ["ref", "refund", "refund bank", "refund bank transfer"] {
+        get_in_session(
+            &app,
+            Some(&customer),
+            session,
+            &format!("/api/v1/search?q={}", q.replace(' ', "+")),
+        )
+        .await;
+    }
+    // Nothing found, the customer opens a ticket from the same tab.
+    let ticket = app
+        .client
+        .post(format!("{}/api/v1/tickets", app.base))
+        .bearer_auth(&customer.token)
+        .header("x-hc-session", session)
+        .json(&json!({"subject": "Refund by bank transfer", "body": "I paid by bank transfer. How do I get my refund?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ticket.status(), StatusCode::CREATED);
+    let ticket: Value = ticket.json().await.unwrap();
+    written(&app, 1).await;
+
+    let report = app.get(&agent, "/api/v1/insights/zero-results").await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    let items = report.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only the settled query: {}", report.text);
+    assert_eq!(items[0]["query"], "refund bank transfer");
+    assert_eq!(items[0]["count"], 1);
+    assert!(items[0]["last_seen"].is_string());
+    assert_eq!(items[0]["next"][0]["kind"], "ticket", "{}", report.text);
+    assert_eq!(items[0]["next"][0]["text"], "Refund by bank transfer");
+    assert_eq!(items[0]["next"][0]["ticket_id"], ticket["id"]);
+
+    // The ticket, with the searches before it.
+    let tickets = app.get(&agent, "/api/v1/insights/tickets").await;
+    assert_eq!(
+        tickets.body["items"][0]["ticket_id"], ticket["id"],
+        "{}",
+        tickets.text
+    );
+    assert_eq!(
+        tickets.body["items"][0]["searches"][0]["query"],
+        "refund bank transfer"
+    );
+    assert_eq!(tickets.body["items"][0]["searches"][0]["results"], 0);
+
+    // Top queries and deflection count it too.
+    let top = app.get(&agent, "/api/v1/insights/top-queries").await;
+    assert_eq!(
+        top.body["items"][0]["query"], "refund bank transfer",
+        "{}",
+        top.text
+    );
+    assert_eq!(top.body["items"][0]["zero_results"], 1);
+    let deflection = app.get(&agent, "/api/v1/insights/deflection").await;
+    let today = &deflection.body["items"][0];
+    assert_eq!(today["sessions"], 1, "{}", deflection.text);
+    assert_eq!(today["with_ticket"], 1);
+    assert_eq!(today["deflection_rate"], 0.0);
+
+    // Customers do not read the reports; without a token, nobody does.
+    assert_problem(
+        &app.get(&customer, "/api/v1/insights/zero-results").await,
+        StatusCode::FORBIDDEN,
+    );
+    let anonymous = app
+        .send(Method::GET, "/api/v1/insights/zero-results", None, None)
+        .await;
+    assert_problem(&anonymous, StatusCode::UNAUTHORIZED);
+    // A date range the wrong way round names the field.
+    let bad = app
+        .get(
+            &agent,
+            "/api/v1/insights/zero-results?from=2026-12-05&to=2026-12-01",
+        )
+        .await;
+    assert_problem(&bad, StatusCode::BAD_REQUEST);
+    assert!(bad.text.contains("\"from\""), "{}", bad.text);
+}
+
+#[tokio::test]
+async fn a_search_whose_result_was_opened_is_not_a_miss_and_counts_a_click() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let agent = app.agent("agent").await;
+    let session = "tab-77aa01bc22";
+    let found = get_in_session(&app, None, session, "/api/v1/search?q=reset+password").await;
+    let slug = found["hits"][0]["slug"].as_str().unwrap().to_string();
+    let click = app
+        .send(
+            Method::POST,
+            "/api/v1/insights/clicks",
+            None,
+            Some(json!({"session": session, "query": "Reset  password", "slug": slug, "position": 0})),
+        )
+        .await;
+    assert_eq!(click.status, StatusCode::ACCEPTED, "{}", click.text);
+    // A click on an article that does not exist, or with a broken session, is refused.
+    let bad = app
+        .send(
+            Method::POST,
+            "/api/v1/insights/clicks",
+            None,
+            Some(json!({"session": "x", "query": "q", "slug": "account/reset-password", "position": 0})),
+        )
+        .await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("\"session\""), "{}", bad.text);
+    let missing = app
+        .send(
+            Method::POST,
+            "/api/v1/insights/clicks",
+            None,
+            Some(
+                json!({"session": session, "query": "q", "slug": "no/such-article", "position": 0}),
+            ),
+        )
+        .await;
+    assert_problem(&missing, StatusCode::NOT_FOUND);
+    written(&app, 2).await;
+    let top = app.get(&agent, "/api/v1/insights/top-queries").await;
+    let item = &top.body["items"][0];
+    assert_eq!(item["query"], "reset password", "{}", top.text);
+    assert_eq!(item["searches"], 1);
+    assert_eq!(item["clicks"], 1);
+    assert_eq!(item["click_through"], 1.0);
+    let zero = app.get(&agent, "/api/v1/insights/zero-results").await;
+    assert_eq!(zero.body["items"], json!([]), "{}", zero.text);
+    let unopened = app.get(&agent, "/api/v1/insights/unopened").await;
+    assert_eq!(unopened.body["items"], json!([]), "{}", unopened.text);
+}
+
+#[tokio::test]
+async fn a_customer_never_reads_another_customers_searches() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let ana = app.customer("ana");
+    let bob = app.customer("bob");
+    get_in_session(
+        &app,
+        Some(&ana),
+        "tab-ana-000001",
+        "/api/v1/search?q=ana+private+words",
+    )
+    .await;
+    get_in_session(
+        &app,
+        Some(&bob),
+        "tab-bob-000001",
+        "/api/v1/search?q=bob+private+words",
+    )
+    .await;
+    written(&app, 2).await;
+    // SQL, under Row Level Security as each customer: their own rows only.
+    for (user, own) in [(&ana, "ana private words"), (&bob, "bob private words")] {
+        let claims = app.jwt.verify_fetching(&user.token).await.unwrap();
+        let queries: Vec<String> = app
+            .db
+            .read_as(&claims, |conn, _| {
+                Box::pin(async move {
+                    sqlx::query_scalar("select query from public.insight_searches order by query")
+                        .fetch_all(conn)
+                        .await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(queries, [own]);
+        let daily: i64 = app
+            .db
+            .read_as(&claims, |conn, _| {
+                Box::pin(async move {
+                    sqlx::query_scalar("select count(*) from public.insight_query_daily")
+                        .fetch_one(conn)
+                        .await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(daily, 0, "everyone's query counts are the agents'");
+        // HTTP: no report answers a customer.
+        for report in [
+            "zero-results",
+            "top-queries",
+            "tickets",
+            "deflection",
+            "unopened",
+            "unhelpful-articles",
+        ] {
+            let r = app.get(user, &format!("/api/v1/insights/{report}")).await;
+            assert_problem(&r, StatusCode::FORBIDDEN);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_search_page_records_with_the_tabs_cookie_and_a_client_without_a_session_is_not() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let agent = app.agent("agent").await;
+    let page = app
+        .client
+        .get(format!("{}/search?q=Password+RESET", app.base))
+        .header("cookie", "hc_sid=tab-cookie-0001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // No session at all (not a browser tab): not recorded.
+    app.client
+        .get(format!("{}/api/v1/search?q=no+session", app.base))
+        .send()
+        .await
+        .unwrap();
+    written(&app, 1).await;
+    let top = app.get(&agent, "/api/v1/insights/top-queries").await;
+    let queries: Vec<&str> = top.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(queries, ["password reset"]);
+}
+
+#[tokio::test]
+async fn a_flood_of_searches_with_the_database_down_drops_the_oldest_and_counts_them() {
+    let url = "postgres://postgres:postgres@127.0.0.1:1/helpcenter".to_string();
+    let db = Database::new(&DbConfig {
+        database_url: url.clone(),
+        authenticator_url: None,
+    })
+    .unwrap();
+    let app = spawn_service(Some(db), url, "unused".into()).await;
+    app.knowledge_base_ready().await;
+    // Each from its own tab, from the search page (settled at once): 1,200 events for
+    // a queue of 1,000.
+    for i in 0..1_200 {
+        let r = app
+            .client
+            .get(format!("{}/search?q=password", app.base))
+            .header("cookie", format!("hc_sid=flood-tab-{i:06}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "search answers while the database is down"
+        );
+    }
+    wait_until(
+        "the newest 1,000 kept, 200 dropped",
+        Duration::from_secs(10),
+        || async {
+            let status = recorder_status(&app).await;
+            status["dropped"] == 200 && status["queued"] == 1_000 && status["written"] == 0
+        },
+    )
+    .await;
+    let status = recorder_status(&app).await;
+    assert!(status["last_error"].is_string(), "{status}");
+}
+
+#[tokio::test]
+async fn retention_deletes_what_is_older_than_the_period() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let mut owner = app.owner_conn().await;
+    owner
+        .execute(
+            "insert into public.insight_searches (at, session, query, results, source) values \
+               (now() - interval '91 days', 'old-session-1', 'old query', 0, 'page'), \
+               (now() - interval '89 days', 'new-session-1', 'recent query', 0, 'page'); \
+             insert into public.insight_query_daily (day, query, searches, zero_results, last_seen) values \
+               ((now() - interval '91 days')::date, 'old query', 1, 1, now() - interval '91 days'), \
+               ((now() - interval '89 days')::date, 'recent query', 1, 1, now() - interval '89 days')",
+        )
+        .await
+        .unwrap();
+    let deleted = app.recorder.forget_now(&app.db).await.unwrap();
+    assert_eq!(deleted, 2, "the old search and its day");
+    let left: Vec<String> = sqlx::query_scalar("select query from public.insight_searches")
+        .fetch_all(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(left, ["recent query"]);
+    assert_eq!(recorder_status(&app).await["retention_days"], 90);
+}
+
+#[tokio::test]
+async fn a_no_vote_carries_its_reason_into_the_unhelpful_articles_report() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let agent = app.agent("agent").await;
+    let customer = app.customer("ana");
+    let path = "/api/v1/articles/account/reset-password/feedback";
+    let r = app
+        .post(&customer, path, json!({"helpful": false, "reason": "outdated", "comment": "The button is now called Reset."}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .send(
+            Method::POST,
+            path,
+            None,
+            Some(json!({"helpful": false, "reason": "unclear"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A reason that is not on the list, or with a "yes", names the field.
+    let bad = app
+        .post(
+            &customer,
+            path,
+            json!({"helpful": false, "reason": "boring"}),
+        )
+        .await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("\"reason\""), "{}", bad.text);
+    let yes_with_reason = app
+        .post(
+            &customer,
+            path,
+            json!({"helpful": true, "comment": "great"}),
+        )
+        .await;
+    assert_problem(&yes_with_reason, StatusCode::UNPROCESSABLE_ENTITY);
+    let long = app
+        .post(
+            &customer,
+            path,
+            json!({"helpful": false, "comment": "x".repeat(501)}),
+        )
+        .await;
+    assert_problem(&long, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let report = app.get(&agent, "/api/v1/insights/unhelpful-articles").await;
+    let item = &report.body["items"][0];
+    assert_eq!(item["slug"], "account/reset-password", "{}", report.text);
+    assert_eq!(item["not_helpful"], 2);
+    assert_eq!(
+        item["reasons"],
+        json!([{"reason": "outdated", "count": 1}, {"reason": "unclear", "count": 1}])
+    );
+    assert_eq!(item["comments"], json!(["The button is now called Reset."]));
+}
