@@ -397,3 +397,74 @@ async fn a_no_vote_carries_its_reason_into_the_unhelpful_articles_report() {
     );
     assert_eq!(item["comments"], json!(["The button is now called Reset."]));
 }
+
+/// The pages' session cookie of `user` (as the portal sets it after sign-in).
+async fn page_cookie(app: &TestApp, user: &User) -> String {
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/auth/session", app.base))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_insights_page_shows_agents_the_reports_with_svg_charts_and_nobody_else() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let agent = app.agent("agent").await;
+    let customer = app.customer("ana");
+    get_in_session(
+        &app,
+        None,
+        "tab-page-000001",
+        "/api/v1/search?q=parcel+insurance+claim",
+    )
+    .await;
+    get_in_session(
+        &app,
+        None,
+        "tab-page-000002",
+        "/api/v1/search?q=reset+password",
+    )
+    .await;
+    written(&app, 2).await;
+    let get = |cookie: Option<String>| {
+        let mut req = app.client.get(format!("{}/insights", app.base));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let (status, html) = get(None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("Sign in") && !html.contains("parcel insurance claim"));
+    let (status, html) = get(Some(page_cookie(&app, &customer).await)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!html.contains("parcel insurance claim"));
+    let (status, html) = get(Some(page_cookie(&app, &agent).await)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Queries that found nothing"));
+    assert!(
+        html.contains("parcel insurance claim"),
+        "the zero-result query is listed"
+    );
+    assert!(
+        html.contains("<polyline points=\""),
+        "charts are SVG drawn on the server"
+    );
+    assert!(html.contains("2 searches"), "{html}");
+    assert!(!html.contains("<script>"), "no inline script");
+}

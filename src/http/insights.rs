@@ -206,7 +206,7 @@ pub const DEFAULT_RANGE_DAYS: u32 = 30;
 
 /// The parameters every report takes: `from`, `to` (dates, both included; default the
 /// last 30 days), `limit` (1–100, default 20) and `offset`.
-fn parse_report_params(raw: Option<&str>) -> Result<(DateRange, Page), ApiError> {
+pub(crate) fn parse_report_params(raw: Option<&str>) -> Result<(DateRange, Page), ApiError> {
     let mut range = DateRange::last_days(DEFAULT_RANGE_DAYS);
     let mut page = Page {
         limit: 20,
@@ -375,6 +375,15 @@ report_endpoint!(
     "Queries whose results nobody opens",
     "Queries that found articles but whose results were never opened, most searched first.",
     |conn, range, page| Box::pin(reports::unopened(conn, range, page))
+);
+
+report_endpoint!(
+    daily,
+    "/api/v1/insights/daily",
+    Report<reports::DailyCounts>,
+    "Searches per day",
+    "Settled searches, those that found nothing, and clicks, per day (UTC).",
+    |conn, range, _page| Box::pin(reports::daily(conn, range))
 );
 
 report_endpoint!(

@@ -107,6 +107,7 @@ route_table! {
     "/api/v1/insights/zero-results" => { get: insights::zero_results },
     "/api/v1/insights/top-queries" => { get: insights::top_queries },
     "/api/v1/insights/unopened" => { get: insights::unopened },
+    "/api/v1/insights/daily" => { get: insights::daily },
     "/api/v1/insights/deflection" => { get: insights::deflection },
     "/api/v1/insights/tickets" => { get: insights::tickets },
     "/api/v1/insights/unhelpful-articles" => { get: insights::unhelpful_articles },

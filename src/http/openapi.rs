@@ -40,6 +40,7 @@ use crate::tickets::events::TicketEvent;
         super::insights::zero_results,
         super::insights::top_queries,
         super::insights::unopened,
+        super::insights::daily,
         super::insights::deflection,
         super::insights::tickets,
         super::insights::unhelpful_articles,

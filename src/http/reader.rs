@@ -70,6 +70,8 @@ pub struct ReaderOf {
     pub signed_in: bool,
     /// The verified token's user (what search insights record for a signed-in reader).
     pub user: Option<Uuid>,
+    /// The verified token's claims (pages that read the database as the reader).
+    pub claims: Option<Claims>,
 }
 
 impl FromRequestParts<AppState> for ReaderOf {
@@ -81,6 +83,7 @@ impl FromRequestParts<AppState> for ReaderOf {
                 reader: Reader::Anonymous,
                 signed_in: false,
                 user: None,
+                claims: None,
             });
         }
         let claims = claims_from_headers(&parts.headers, &state.jwt).await?;
@@ -88,6 +91,7 @@ impl FromRequestParts<AppState> for ReaderOf {
             reader: reader_of(state, &claims).await,
             signed_in: true,
             user: Some(claims.sub),
+            claims: Some(claims),
         })
     }
 }
@@ -100,6 +104,7 @@ pub async fn page_reader(state: &AppState, headers: &HeaderMap) -> ReaderOf {
             reader: Reader::Anonymous,
             signed_in: false,
             user: None,
+            claims: None,
         };
     };
     match state.jwt.verify_fetching(&token).await {
@@ -107,6 +112,7 @@ pub async fn page_reader(state: &AppState, headers: &HeaderMap) -> ReaderOf {
             reader: reader_of(state, &claims).await,
             signed_in: true,
             user: Some(claims.sub),
+            claims: Some(claims),
         },
         Err(e) => {
             tracing::debug!("session cookie refused ({e}); reading as anonymous");
@@ -114,6 +120,7 @@ pub async fn page_reader(state: &AppState, headers: &HeaderMap) -> ReaderOf {
                 reader: Reader::Anonymous,
                 signed_in: true,
                 user: None,
+                claims: None,
             }
         }
     }

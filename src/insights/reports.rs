@@ -85,6 +85,36 @@ pub struct QueryCount {
     pub click_through: f64,
 }
 
+/// One day of searching.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct DailyCounts {
+    /// The day (UTC), `YYYY-MM-DD`.
+    pub day: String,
+    /// Settled searches.
+    pub searches: i64,
+    /// Of which found nothing.
+    pub zero_results: i64,
+    /// Results opened.
+    pub clicks: i64,
+}
+
+/// Searches, zero-result searches and clicks per day (days without any left out).
+pub async fn daily(
+    conn: &mut PgConnection,
+    range: DateRange,
+) -> Result<Vec<DailyCounts>, sqlx::Error> {
+    sqlx::query_as(
+        "select to_char(day, 'YYYY-MM-DD') as day, sum(searches)::bigint as searches, \
+                sum(zero_results)::bigint as zero_results, sum(clicks)::bigint as clicks \
+         from public.insight_query_daily where day between $1 and $2 \
+         group by day order by day",
+    )
+    .bind(range.from)
+    .bind(range.to)
+    .fetch_all(conn)
+    .await
+}
+
 /// One day of deflection.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DeflectionDay {

@@ -7,6 +7,7 @@
 //! which the engine sanitized (ammonia) and escaped (snippets) already.
 
 pub mod assets;
+pub mod insights;
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/articles/{*slug}", get(article))
         .route("/categories/{*path}", get(category))
         .route("/portal", get(portal))
+        .route("/insights", get(insights::insights))
         .route("/assets/{name}", get(assets::serve))
 }
 
