@@ -3,7 +3,8 @@
 -- each, 20 seconds apart), 200,000 distinct queries with a long tail (a few are very
 -- common), one in five finding nothing; 1,500,000 clicks and 2,000,000 article views
 -- in those sessions; 30,000 tickets opened from them by 1,000 customers; 200,000
--- votes. The daily rollup is filled from the raw events, as the recorder keeps it.
+-- votes. The rollups (migration 0014) are filled from the raw events, as the recorder
+-- keeps them.
 \timing on
 set synchronous_commit = off;
 
@@ -46,13 +47,34 @@ select 'articles/n' || (g % 5000), lpad(to_hex(g), 64, '0'), g % 3 <> 0,
        now() - interval '365 days' * random()
 from generate_series(1, 200000) g;
 
-insert into public.insight_query_daily (day, query, searches, zero_results, clicks, last_seen)
-select (at at time zone 'UTC')::date, query, count(*), count(*) filter (where results = 0), 0, max(at)
-from public.insight_searches group by 1, 2;
+insert into public.insight_queries (query)
+select distinct query from public.insight_searches;
 
-update public.insight_query_daily d set clicks = c.n
-from (select (at at time zone 'UTC')::date as day, query, count(*) as n
-      from public.insight_clicks group by 1, 2) c
-where d.day = c.day and d.query = c.query;
+insert into public.insight_query_days (day, query_id, searches, zero_results, clicks, last_seen)
+select (s.at at time zone 'UTC')::date, q.id, count(*), count(*) filter (where s.results = 0), 0, max(s.at)
+from public.insight_searches s join public.insight_queries q on q.query = s.query
+group by 1, 2;
 
-analyze;
+update public.insight_query_days d set clicks = c.n
+from (select (c.at at time zone 'UTC')::date as day, q.id as query_id, count(*) as n
+      from public.insight_clicks c join public.insight_queries q on q.query = c.query
+      group by 1, 2) c
+where d.day = c.day and d.query_id = c.query_id;
+
+-- The seeded tickets went in before their sessions' days were counted: count them all.
+truncate public.insight_session_days, public.insight_days;
+insert into public.insight_session_days (day, session)
+select (at at time zone 'UTC')::date, session from public.insight_searches
+union
+select (at at time zone 'UTC')::date, session from public.insight_views;
+update public.insight_session_days sd set ticket = true
+from public.tickets t
+where t.insight_session = sd.session and (t.created_at at time zone 'UTC')::date = sd.day;
+insert into public.insight_days (day, searches, zero_results, clicks, sessions, sessions_with_ticket)
+select d.day, d.searches, d.zero_results, d.clicks, coalesce(s.n, 0), coalesce(s.t, 0)
+from (select day, sum(searches) as searches, sum(zero_results) as zero_results, sum(clicks) as clicks
+      from public.insight_query_days group by day) d
+left join (select day, count(*) as n, count(*) filter (where ticket) as t
+           from public.insight_session_days group by day) s on s.day = d.day;
+
+vacuum analyze;

@@ -9,7 +9,6 @@ use std::time::Duration;
 use helpcenter::db::{Database, DbConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use sqlx::Executor;
 use ticket_support::{assert_problem, spawn_app, spawn_service, wait_until, TestApp, User};
 
 /// GET `path` as `user` with the tab's session pseudonym.
@@ -218,18 +217,25 @@ async fn a_customer_never_reads_another_customers_searches() {
             .await
             .unwrap();
         assert_eq!(queries, [own]);
-        let daily: i64 = app
-            .db
-            .read_as(&claims, |conn, _| {
-                Box::pin(async move {
-                    sqlx::query_scalar("select count(*) from public.insight_query_daily")
-                        .fetch_one(conn)
-                        .await
+        for rollup in [
+            "insight_queries",
+            "insight_query_days",
+            "insight_days",
+            "insight_session_days",
+        ] {
+            let rows: i64 = app
+                .db
+                .read_as(&claims, move |conn, _| {
+                    Box::pin(async move {
+                        sqlx::query_scalar(&format!("select count(*) from public.{rollup}"))
+                            .fetch_one(conn)
+                            .await
+                    })
                 })
-            })
-            .await
-            .unwrap();
-        assert_eq!(daily, 0, "everyone's query counts are the agents'");
+                .await
+                .unwrap();
+            assert_eq!(rows, 0, "everyone's counts in {rollup} are the agents'");
+        }
         // HTTP: no report answers a customer.
         for report in [
             "zero-results",
@@ -319,24 +325,39 @@ async fn retention_deletes_what_is_older_than_the_period() {
     let app = spawn_app().await;
     app.knowledge_base_ready().await;
     let mut owner = app.owner_conn().await;
-    owner
-        .execute(
-            "insert into public.insight_searches (at, session, query, results, source) values \
-               (now() - interval '91 days', 'old-session-1', 'old query', 0, 'page'), \
-               (now() - interval '89 days', 'new-session-1', 'recent query', 0, 'page'); \
-             insert into public.insight_query_daily (day, query, searches, zero_results, last_seen) values \
-               ((now() - interval '91 days')::date, 'old query', 1, 1, now() - interval '91 days'), \
-               ((now() - interval '89 days')::date, 'recent query', 1, 1, now() - interval '89 days')",
-        )
+    // Old and recent events, recorded as the service records them (rollups included).
+    let events = |days_ago: i64, session: &str, query: &str| {
+        json!({"kind": "search", "at": (time::OffsetDateTime::now_utc() - time::Duration::days(days_ago))
+                .format(&time::format_description::well_known::Rfc3339).unwrap(),
+               "session": session, "user_id": null, "query": query, "results": 0,
+               "top_slugs": [], "category": null, "tags": [], "source": "page"})
+    };
+    let batch = json!([
+        events(91, "old-session-1", "old query"),
+        events(89, "new-session-1", "recent query")
+    ]);
+    sqlx::query("select public.hc_record_insights($1)")
+        .bind(sqlx::types::Json(batch))
+        .execute(&mut owner)
         .await
         .unwrap();
     let deleted = app.recorder.forget_now(&app.db).await.unwrap();
-    assert_eq!(deleted, 2, "the old search and its day");
+    // The old search, its query's day, the day's totals and its session's day.
+    assert_eq!(deleted, 4);
     let left: Vec<String> = sqlx::query_scalar("select query from public.insight_searches")
         .fetch_all(&mut owner)
         .await
         .unwrap();
     assert_eq!(left, ["recent query"]);
+    let queries: Vec<String> = sqlx::query_scalar("select query from public.insight_queries")
+        .fetch_all(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        queries,
+        ["recent query"],
+        "a query no day counts any more is forgotten too"
+    );
     assert_eq!(recorder_status(&app).await["retention_days"], 90);
 }
 

@@ -104,10 +104,9 @@ pub async fn daily(
     range: DateRange,
 ) -> Result<Vec<DailyCounts>, sqlx::Error> {
     sqlx::query_as(
-        "select to_char(day, 'YYYY-MM-DD') as day, sum(searches)::bigint as searches, \
-                sum(zero_results)::bigint as zero_results, sum(clicks)::bigint as clicks \
-         from public.insight_query_daily where day between $1 and $2 \
-         group by day order by day",
+        "select to_char(day, 'YYYY-MM-DD') as day, searches::bigint, \
+                zero_results::bigint, clicks::bigint \
+         from public.insight_days where day between $1 and $2 and searches > 0 order by day",
     )
     .bind(range.from)
     .bind(range.to)
@@ -179,17 +178,31 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// Lets this transaction's aggregates over a range hash their groups in memory (a
+/// 30-day range of a busy help center has over a hundred thousand distinct queries;
+/// the default 4 MB spills them to disk). Transaction-local.
+async fn wide_aggregates(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("set local work_mem = '32MB'")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Queries that found nothing, most frequent first.
 pub async fn zero_results(
     conn: &mut PgConnection,
     range: DateRange,
     page: Page,
 ) -> Result<Vec<ZeroResultQuery>, sqlx::Error> {
+    wide_aggregates(conn).await?;
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "select query, sum(zero_results)::bigint as count \
-         from public.insight_query_daily \
-         where day between $1 and $2 and zero_results > 0 \
-         group by query order by count desc, query limit $3 offset $4",
+        "select q.query, t.count from ( \
+           select query_id, sum(zero_results)::bigint as count \
+           from public.insight_query_days \
+           where day between $1 and $2 and zero_results > 0 \
+           group by query_id order by count desc, query_id limit $3 offset $4) t \
+         join public.insight_queries q on q.id = t.query_id \
+         order by t.count desc, t.query_id",
     )
     .bind(range.from)
     .bind(range.to)
@@ -263,13 +276,18 @@ pub async fn top_queries(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<QueryCount>, sqlx::Error> {
+    wide_aggregates(conn).await?;
     sqlx::query_as(
-        "select query, sum(searches)::bigint as searches, sum(zero_results)::bigint as zero_results, \
-                sum(clicks)::bigint as clicks, \
-                coalesce(sum(clicks)::float8 / nullif(sum(searches), 0), 0) as click_through \
-         from public.insight_query_daily where day between $1 and $2 \
-         group by query having sum(searches) > 0 \
-         order by searches desc, query limit $3 offset $4",
+        "select q.query, t.searches, t.zero_results, t.clicks, \
+                coalesce(t.clicks::float8 / nullif(t.searches, 0), 0) as click_through \
+         from ( \
+           select query_id, sum(searches)::bigint as searches, \
+                  sum(zero_results)::bigint as zero_results, sum(clicks)::bigint as clicks \
+           from public.insight_query_days where day between $1 and $2 \
+           group by query_id having sum(searches) > 0 \
+           order by searches desc, query_id limit $3 offset $4) t \
+         join public.insight_queries q on q.id = t.query_id \
+         order by t.searches desc, t.query_id",
     )
     .bind(range.from)
     .bind(range.to)
@@ -285,12 +303,17 @@ pub async fn unopened(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<QueryCount>, sqlx::Error> {
+    wide_aggregates(conn).await?;
     sqlx::query_as(
-        "select query, sum(searches)::bigint as searches, sum(zero_results)::bigint as zero_results, \
-                sum(clicks)::bigint as clicks, 0::float8 as click_through \
-         from public.insight_query_daily where day between $1 and $2 \
-         group by query having sum(clicks) = 0 and sum(searches) > sum(zero_results) \
-         order by searches desc, query limit $3 offset $4",
+        "select q.query, t.searches, t.zero_results, t.clicks, 0::float8 as click_through \
+         from ( \
+           select query_id, sum(searches)::bigint as searches, \
+                  sum(zero_results)::bigint as zero_results, sum(clicks)::bigint as clicks \
+           from public.insight_query_days where day between $1 and $2 \
+           group by query_id having sum(clicks) = 0 and sum(searches) > sum(zero_results) \
+           order by searches desc, query_id limit $3 offset $4) t \
+         join public.insight_queries q on q.id = t.query_id \
+         order by t.searches desc, t.query_id",
     )
     .bind(range.from)
     .bind(range.to)
@@ -306,24 +329,13 @@ pub async fn deflection(
     range: DateRange,
 ) -> Result<Vec<DeflectionDay>, sqlx::Error> {
     sqlx::query_as(
-        "with active as ( \
-           select session, (at at time zone 'UTC')::date as day from public.insight_searches \
-             where at >= $1 and at < $2 \
-           union \
-           select session, (at at time zone 'UTC')::date from public.insight_views \
-             where at >= $1 and at < $2), \
-         ticketed as ( \
-           select distinct t.insight_session as session, (t.created_at at time zone 'UTC')::date as day \
-             from public.tickets t \
-             where t.insight_session is not null and t.created_at >= $1 and t.created_at < $2) \
-         select to_char(a.day, 'YYYY-MM-DD') as day, count(*)::bigint as sessions, \
-                count(tk.session)::bigint as with_ticket, \
-                1 - count(tk.session)::float8 / count(*) as deflection_rate \
-         from active a left join ticketed tk on tk.session = a.session and tk.day = a.day \
-         group by a.day order by a.day",
+        "select to_char(day, 'YYYY-MM-DD') as day, sessions::bigint, \
+                sessions_with_ticket::bigint as with_ticket, \
+                1 - sessions_with_ticket::float8 / sessions as deflection_rate \
+         from public.insight_days where day between $1 and $2 and sessions > 0 order by day",
     )
-    .bind(range.start())
-    .bind(range.end())
+    .bind(range.from)
+    .bind(range.to)
     .fetch_all(conn)
     .await
 }
