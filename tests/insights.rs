@@ -489,3 +489,74 @@ async fn the_insights_page_shows_agents_the_reports_with_svg_charts_and_nobody_e
     assert!(html.contains("2 searches"), "{html}");
     assert!(!html.contains("<script>"), "no inline script");
 }
+
+/// Records `events` through the service's own batch function.
+async fn record(app: &TestApp, events: Vec<Value>) {
+    let mut owner = app.owner_conn().await;
+    sqlx::query("select public.hc_record_insights($1)")
+        .bind(sqlx::types::Json(Value::Array(events)))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+}
+
+/// A settled search `days_ago` days ago.
+fn search_event(days_ago: i64, session: &str, query: &str, results: i32) -> Value {
+    json!({"kind": "search",
+           "at": (time::OffsetDateTime::now_utc() - time::Duration::days(days_ago))
+               .format(&time::format_description::well_known::Rfc3339).unwrap(),
+           "session": session, "user_id": null, "query": query, "results": results,
+           "top_slugs": [], "category": null, "tags": [], "source": "page"})
+}
+
+#[tokio::test]
+async fn top_queries_are_exact_whether_a_query_is_searched_in_bursts_or_steadily() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let agent = app.agent("agent").await;
+    let mut events = Vec::new();
+    // "steady": once a day for 30 days (30); "bursty": twice a day on 13 days (26). The
+    // ranking's first pass sees only days with two searches or more, so only "bursty";
+    // the bound (one a day for the days left out) must send it to the full count.
+    for day in 0..30 {
+        events.push(search_event(day, "steady-session", "steady", 3));
+    }
+    for day in 0..13 {
+        for _ in 0..2 {
+            events.push(search_event(day, "bursty-session", "bursty", 3));
+        }
+    }
+    record(&app, events).await;
+    let top = app
+        .get(&agent, "/api/v1/insights/top-queries?limit=1")
+        .await;
+    assert_eq!(top.body["items"][0]["query"], "steady", "{}", top.text);
+    assert_eq!(top.body["items"][0]["searches"], 30);
+    // "popular": 40 on two days, far above anything a one-a-day query can reach in 30
+    // days: ranked from the first pass alone, with the same answer.
+    let mut events = Vec::new();
+    for day in 0..2 {
+        for _ in 0..20 {
+            events.push(search_event(day, "popular-session", "popular", 0));
+        }
+    }
+    record(&app, events).await;
+    for path in [
+        "/api/v1/insights/top-queries?limit=1",
+        "/api/v1/insights/zero-results?limit=1",
+    ] {
+        let r = app.get(&agent, path).await;
+        let first = &r.body["items"][0];
+        assert_eq!(first["query"], "popular", "{path}: {}", r.text);
+    }
+    let all = app
+        .get(&agent, "/api/v1/insights/top-queries?limit=3")
+        .await;
+    let order: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["popular", "steady", "bursty"]);
+}

@@ -188,30 +188,147 @@ async fn wide_aggregates(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
-/// Queries that found nothing, most frequent first.
-pub async fn zero_results(
+/// How a query report ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rank {
+    /// By searches.
+    Searches,
+    /// By searches that found nothing (only queries that did).
+    ZeroResults,
+    /// By searches, only queries that found articles none of which was opened.
+    Unopened,
+}
+
+impl Rank {
+    /// The summed column the rank orders by.
+    fn metric(self) -> &'static str {
+        match self {
+            Rank::ZeroResults => "zero_results",
+            Rank::Searches | Rank::Unopened => "searches",
+        }
+    }
+
+    /// Which queries the report lists.
+    fn having(self) -> &'static str {
+        match self {
+            Rank::Searches => "sum(searches) > 0",
+            Rank::ZeroResults => "sum(zero_results) > 0",
+            Rank::Unopened => "sum(clicks) = 0 and sum(searches) > sum(zero_results)",
+        }
+    }
+}
+
+/// A ranked query: id, searches, zero results, clicks.
+type Ranked = (i64, i64, i64, i64);
+
+/// One page of queries ranked over the range, exactly. Most (day, query) rows of a long
+/// tail count one search, so the ranking first sums only the days where a query was
+/// searched (or found nothing) at least twice (partial indexes, migration 0015), keeps
+/// the best candidates, and counts them exactly by query id. Any query left out sums at
+/// most its candidates' smallest partial count plus one a day; when the page's last row
+/// is above that bound, the page is exact. Otherwise (a flat tail, as for queries whose
+/// results nobody opens) every row of the range is summed.
+async fn ranked_queries(
     conn: &mut PgConnection,
     range: DateRange,
     page: Page,
-) -> Result<Vec<ZeroResultQuery>, sqlx::Error> {
+    rank: Rank,
+) -> Result<Vec<Ranked>, sqlx::Error> {
     wide_aggregates(conn).await?;
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "select q.query, t.count from ( \
-           select query_id, sum(zero_results)::bigint as count \
-           from public.insight_query_days \
-           where day between $1 and $2 and zero_results > 0 \
-           group by query_id order by count desc, query_id limit $3 offset $4) t \
-         join public.insight_queries q on q.id = t.query_id \
-         order by t.count desc, t.query_id",
-    )
+    let (metric, having) = (rank.metric(), rank.having());
+    let days = (range.to - range.from).whole_days() + 1;
+    let candidates_max = (page.offset + page.limit) * 5 + 100;
+    let candidates: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "select query_id, sum({metric})::bigint from public.insight_query_days \
+         where day between $1 and $2 and {metric} >= 2 \
+         group by query_id order by 2 desc, 1 limit $3"
+    ))
+    .bind(range.from)
+    .bind(range.to)
+    .bind(candidates_max)
+    .fetch_all(&mut *conn)
+    .await?;
+    let truncated = candidates.len() as i64 == candidates_max;
+    let smallest = if truncated {
+        candidates.last().map_or(0, |c| c.1)
+    } else {
+        0
+    };
+    let bound = smallest + days;
+    let ids: Vec<i64> = candidates.iter().map(|c| c.0).collect();
+    let exact: Vec<Ranked> = sqlx::query_as(&format!(
+        "select query_id, sum(searches)::bigint, sum(zero_results)::bigint, sum(clicks)::bigint \
+         from public.insight_query_days \
+         where query_id = any($1) and day between $2 and $3 \
+         group by query_id having {having} \
+         order by sum({metric}) desc, query_id limit $4 offset $5"
+    ))
+    .bind(&ids)
     .bind(range.from)
     .bind(range.to)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(&mut *conn)
     .await?;
+    let value = |r: &Ranked| if rank == Rank::ZeroResults { r.2 } else { r.1 };
+    if exact.len() as i64 == page.limit && exact.last().is_some_and(|r| value(r) > bound) {
+        return Ok(exact);
+    }
+    sqlx::query_as(&format!(
+        "select query_id, sum(searches)::bigint, sum(zero_results)::bigint, sum(clicks)::bigint \
+         from public.insight_query_days where day between $1 and $2 \
+         group by query_id having {having} \
+         order by sum({metric}) desc, query_id limit $3 offset $4"
+    ))
+    .bind(range.from)
+    .bind(range.to)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(conn)
+    .await
+}
+
+/// The texts of ranked queries, in rank order.
+async fn with_texts(
+    conn: &mut PgConnection,
+    ranked: Vec<Ranked>,
+) -> Result<Vec<QueryCount>, sqlx::Error> {
+    let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+    let texts: Vec<(i64, String)> =
+        sqlx::query_as("select id, query from public.insight_queries where id = any($1)")
+            .bind(&ids)
+            .fetch_all(conn)
+            .await?;
+    let text: std::collections::HashMap<i64, String> = texts.into_iter().collect();
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(id, searches, zero_results, clicks)| {
+            Some(QueryCount {
+                query: text.get(&id)?.clone(),
+                searches,
+                zero_results,
+                clicks,
+                click_through: if searches > 0 {
+                    clicks as f64 / searches as f64
+                } else {
+                    0.0
+                },
+            })
+        })
+        .collect())
+}
+
+/// Queries that found nothing, most frequent first.
+pub async fn zero_results(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<ZeroResultQuery>, sqlx::Error> {
+    let ranked = ranked_queries(&mut *conn, range, page, Rank::ZeroResults).await?;
+    let rows = with_texts(&mut *conn, ranked).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for (query, count) in rows {
+    for row in rows {
+        let (query, count) = (row.query, row.zero_results);
         let samples: Vec<(OffsetDateTime, String)> = sqlx::query_as(
             "select at, session from public.insight_searches \
              where query = $1 and results = 0 and at >= $2 and at < $3 \
@@ -276,25 +393,8 @@ pub async fn top_queries(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<QueryCount>, sqlx::Error> {
-    wide_aggregates(conn).await?;
-    sqlx::query_as(
-        "select q.query, t.searches, t.zero_results, t.clicks, \
-                coalesce(t.clicks::float8 / nullif(t.searches, 0), 0) as click_through \
-         from ( \
-           select query_id, sum(searches)::bigint as searches, \
-                  sum(zero_results)::bigint as zero_results, sum(clicks)::bigint as clicks \
-           from public.insight_query_days where day between $1 and $2 \
-           group by query_id having sum(searches) > 0 \
-           order by searches desc, query_id limit $3 offset $4) t \
-         join public.insight_queries q on q.id = t.query_id \
-         order by t.searches desc, t.query_id",
-    )
-    .bind(range.from)
-    .bind(range.to)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(conn)
-    .await
+    let ranked = ranked_queries(&mut *conn, range, page, Rank::Searches).await?;
+    with_texts(conn, ranked).await
 }
 
 /// Queries that found articles but whose results nobody opened, most searched first.
@@ -303,24 +403,8 @@ pub async fn unopened(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<QueryCount>, sqlx::Error> {
-    wide_aggregates(conn).await?;
-    sqlx::query_as(
-        "select q.query, t.searches, t.zero_results, t.clicks, 0::float8 as click_through \
-         from ( \
-           select query_id, sum(searches)::bigint as searches, \
-                  sum(zero_results)::bigint as zero_results, sum(clicks)::bigint as clicks \
-           from public.insight_query_days where day between $1 and $2 \
-           group by query_id having sum(clicks) = 0 and sum(searches) > sum(zero_results) \
-           order by searches desc, query_id limit $3 offset $4) t \
-         join public.insight_queries q on q.id = t.query_id \
-         order by t.searches desc, t.query_id",
-    )
-    .bind(range.from)
-    .bind(range.to)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(conn)
-    .await
+    let ranked = ranked_queries(&mut *conn, range, page, Rank::Unopened).await?;
+    with_texts(conn, ranked).await
 }
 
 /// Per day: sessions that searched or read, and those of them that opened a ticket.
