@@ -1,6 +1,8 @@
 //! Durability across a PostgreSQL restart: clients keep creating tickets while the
 //! server restarts; every ticket that was answered 201 exists afterwards, and the
-//! service recovers by itself.
+//! service recovers by itself. Meanwhile a reader keeps searching: every search is
+//! answered while the database is down, and the searches recorded for the insights
+//! reach the database once it is back (search never waits on the recorder).
 //!
 //! It restarts the whole local cluster, which would break any other test running at
 //! the same time, so it is `#[ignore]`d in the normal run and `.ci/run` runs it alone
@@ -98,6 +100,32 @@ async fn every_acknowledged_ticket_survives_a_postgres_restart() {
         }));
     }
 
+    // A reader searching from the help center's pages, one search every 10 ms.
+    app.knowledge_base_ready().await;
+    let searcher = {
+        let (app, stop) = (app.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut sent = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let r = app
+                    .client
+                    .get(format!("{}/search?q=password", app.base))
+                    .header("cookie", format!("hc_sid=restart-tab-{sent:06}"))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await
+                    .expect("search answers while the database restarts");
+                assert_eq!(
+                    r.status(),
+                    StatusCode::OK,
+                    "search answers while the database restarts"
+                );
+                sent += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            sent
+        })
+    };
     tokio::time::sleep(Duration::from_millis(500)).await;
     tokio::task::spawn_blocking(restart_postgres)
         .await
@@ -125,6 +153,39 @@ async fn every_acknowledged_ticket_survives_a_postgres_restart() {
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
+
+    let searches = searcher.await.expect("searcher");
+    // The recorder catches up by itself once the database is back.
+    wait_until(
+        "the recorder empties its queue",
+        Duration::from_secs(30),
+        || {
+            let app = app.clone();
+            async move {
+                let s = app.recorder.status();
+                s.queued == 0 && s.settling == 0 && s.last_error.is_none()
+            }
+        },
+    )
+    .await;
+    let status = app.recorder.status();
+    let mut owner = app.owner_conn().await;
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(distinct session) from public.insight_searches where session like 'restart-tab-%'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("query");
+    println!(
+        "{searches} searches answered during the restart; recorder: {} written, {} dropped",
+        status.written, status.dropped
+    );
+    assert!(searches > 0);
+    assert_eq!(
+        recorded + status.dropped as i64,
+        searches as i64,
+        "every search recorded once the database was back, or counted as dropped"
+    );
 
     let mut acknowledged = Vec::new();
     let mut failures = 0;
