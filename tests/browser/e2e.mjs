@@ -441,6 +441,42 @@ async function storyAudiences() {
   }
 }
 
+// ---- f. search insights: a reader's search that finds nothing shows on the agents'
+// page, drawn as SVG; a signed-out reader is asked to sign in ----
+async function storyInsights() {
+  const { context, page, problems } = await open();
+  try {
+    const query = `xqzvw ${randomUUID().slice(0, 8)}`;
+    // The first page gives the tab its pseudonym (site.js); the search page after it
+    // is recorded with it.
+    await page.goto(`${BASE}/`);
+    await page.goto(`${BASE}/search?q=${encodeURIComponent(query)}`);
+    check((await page.textContent('h1')).includes('No results'), `"${query}" should find nothing`);
+    let response = await page.goto(`${BASE}/insights`);
+    check(response.status() === 401, `signed out, /insights should be 401, got ${response.status()}`);
+    check(await page.locator('.sign-in-prompt a[href="/portal"]').isVisible(), 'signed out, /insights offers to sign in');
+
+    // An agent signs in on the portal, then opens the insights.
+    const sub = randomUUID();
+    execFileSync(BIN, ['users', 'set-role', sub, 'agent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await page.goto(signInLink(sub, 'agent@example.com'));
+    await page.locator('#signed-in').waitFor({ state: 'visible' });
+    await until(async () => (await context.cookies()).some((c) => c.name === 'hc_session'),
+      'signing in on the portal should set the pages\' session cookie');
+    await until(async () => {
+      response = await page.goto(`${BASE}/insights`);
+      return response.status() === 200 && (await page.textContent('main')).includes(query);
+    }, `the agent's page should list "${query}" among the queries that found nothing`);
+    checkCsp(response, 'insights');
+    check(await page.locator('h1', { hasText: 'Search insights' }).isVisible(), 'the page has its title');
+    check(await page.locator('svg polyline').count() >= 2, 'the daily and deflection charts are SVG polylines');
+    // The signed-out 401 document is the only console error expected.
+    noProblems(problems.filter((p) => !p.includes('status of 401')), 'insights');
+  } finally {
+    await context.close();
+  }
+}
+
 // ---- d. screenshots at phone and desktop widths ----
 async function storyScreenshots() {
   const shots = [];
@@ -482,6 +518,7 @@ const stories = [
   ['c. portal tickets, suggestions, reply, isolation, sign-out', storyPortal],
   ['d. screenshots', storyScreenshots],
   ['e. articles for some readers: signed out, signed in on the portal, signed out', storyAudiences],
+  ['f. search insights: a missed search on the agents\' page', storyInsights],
 ];
 let passed = 0;
 let failed = 0;
