@@ -7,7 +7,9 @@
 //! Run: `cargo bench --bench insights_http` (`HC_BENCH_CORPUS`: docker-docs, the
 //! default, or mdn; `HC_BENCH_SECONDS`: 5 per series). Needs the local PostgreSQL
 //! (`bash scripts/pg-up.sh`; database `helpcenter_insights_http`, created if missing).
-//! The client is reqwest in the same process: it shares the two cores with the server.
+//! The client is a bare hyper HTTP/1.1 connection per task in the same process (no
+//! pool, no redirects, as `http_search` measures): it shares the two cores with the
+//! server.
 
 #[allow(dead_code)]
 mod common;
