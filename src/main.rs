@@ -101,7 +101,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: args.max_connections.max(1),
             header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         };
+        let recorder = state.recorder.clone();
         server::serve_with(listener, state, options, server::shutdown_signal()).await?;
+        // What is queued or still settling goes to the database before the process ends
+        // (a deploy must not lose the last second of insights); bounded, never blocking
+        // the shutdown for long.
+        let _ = tokio::time::timeout(Duration::from_secs(5), recorder.flush(&db)).await;
         Ok(())
     })
 }
@@ -309,7 +314,7 @@ fn insights(args: helpcenter::config::InsightsArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let db = Database::new(&db_config(&args.db))?;
         db.migrate_now().await?;
-        let days = args.since.div_ceil(86_400).max(1) as u32;
+        let days = args.since.div_ceil(86_400).clamp(1, 3650) as u32;
         let range = DateRange::last_days(days);
         let page = Page {
             limit: args.limit,

@@ -560,3 +560,80 @@ async fn top_queries_are_exact_whether_a_query_is_searched_in_bursts_or_steadily
         .collect();
     assert_eq!(order, ["popular", "steady", "bursty"]);
 }
+
+#[tokio::test]
+async fn a_ticket_naming_another_persons_session_reads_only_its_signed_out_searches() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let ana = app.customer("ana");
+    let bob = app.customer("bob");
+    let shared = "tab-shared-00001";
+    // Ana searches signed in, then someone searches signed out, in the same tab.
+    // (Settled one at a time: two searches of one tab in a burst are one search.)
+    get_in_session(&app, Some(&ana), shared, "/api/v1/search?q=ana+signed+in").await;
+    written(&app, 1).await;
+    get_in_session(&app, None, shared, "/api/v1/search?q=signed+out+words").await;
+    written(&app, 2).await;
+    // Bob opens a ticket naming that session.
+    let ticket = app
+        .client
+        .post(format!("{}/api/v1/tickets", app.base))
+        .bearer_auth(&bob.token)
+        .header("x-hc-session", shared)
+        .json(&json!({"subject": "Help", "body": "Please help."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ticket.status(), StatusCode::CREATED);
+    let claims = app.jwt.verify_fetching(&bob.token).await.unwrap();
+    let seen: Vec<String> = app
+        .db
+        .read_as(&claims, |conn, _| {
+            Box::pin(async move {
+                sqlx::query_scalar("select query from public.insight_searches order by query")
+                    .fetch_all(conn)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, ["signed out words"], "never Ana's signed-in search");
+}
+
+#[tokio::test]
+async fn control_characters_never_stop_the_recording_and_customers_get_403_before_400() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    let agent = app.agent("agent").await;
+    let customer = app.customer("ana");
+    get_in_session(
+        &app,
+        None,
+        "tab-ctrl-000001",
+        "/api/v1/search?q=nul%00byte%1B%5B31m",
+    )
+    .await;
+    get_in_session(&app, None, "tab-ctrl-000002", "/api/v1/search?q=after+it").await;
+    written(&app, 2).await;
+    let top = app.get(&agent, "/api/v1/insights/top-queries").await;
+    let queries: Vec<&str> = top.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(queries, ["after it", "nul byte [31m"], "{}", top.text);
+    // A customer is refused for who they are, whatever the parameters.
+    let r = app
+        .get(&customer, "/api/v1/insights/top-queries?from=nonsense")
+        .await;
+    assert_problem(&r, StatusCode::FORBIDDEN);
+    let r = app
+        .get(&agent, "/api/v1/insights/top-queries?to=9999-12-31")
+        .await;
+    assert_problem(&r, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("\"to\""), "{}", r.text);
+    // The per-day reports page too.
+    let r = app.get(&agent, "/api/v1/insights/daily?limit=1").await;
+    assert!(r.body["items"].as_array().unwrap().len() <= 1, "{}", r.text);
+}

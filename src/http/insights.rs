@@ -242,6 +242,12 @@ pub(crate) fn parse_report_params(raw: Option<&str>) -> Result<(DateRange, Page)
             _ => {}
         }
     }
+    if problems.is_empty() && range.to.next_day().is_none() {
+        problems.push(InvalidParam {
+            name: "to".into(),
+            reason: "is too far in the future".into(),
+        });
+    }
     if problems.is_empty() {
         let days = (range.to - range.from).whole_days();
         if days < 0 {
@@ -288,15 +294,20 @@ where
         + Send
         + 'static,
 {
-    let (range, page) = parse_report_params(raw)?;
+    // Who asks comes first: a customer gets 403 whatever the parameters.
+    let params = parse_report_params(raw);
     let db = super::tickets::db(state)?;
+    let run_with = params.as_ref().ok().copied();
     let items = db
         .read_as(claims, move |conn, session| {
             Box::pin(async move {
                 if !session.role.is_staff() {
                     return Ok(None);
                 }
-                Ok(Some(run(conn, range, page).await?))
+                match run_with {
+                    Some((range, page)) => Ok(Some(Some(run(conn, range, page).await?))),
+                    None => Ok(Some(None)),
+                }
             })
         })
         .await?;
@@ -305,6 +316,8 @@ where
             "only agents and admins read the insights".into(),
         ));
     };
+    let (range, _) = params?;
+    let items = items.unwrap_or_default();
     let day = |d: time::Date| {
         d.format(time::macros::format_description!("[year]-[month]-[day]"))
             .unwrap_or_default()
@@ -315,6 +328,15 @@ where
         items,
     })
     .into_response())
+}
+
+/// A page of a per-day list (at most a row per day of the range, read whole).
+fn paged<T>(items: Vec<T>, page: Page) -> Vec<T> {
+    items
+        .into_iter()
+        .skip(page.offset.max(0) as usize)
+        .take(page.limit.max(0) as usize)
+        .collect()
 }
 
 macro_rules! report_endpoint {
@@ -383,7 +405,9 @@ report_endpoint!(
     Report<reports::DailyCounts>,
     "Searches per day",
     "Settled searches, those that found nothing, and clicks, per day (UTC).",
-    |conn, range, _page| Box::pin(reports::daily(conn, range))
+    |conn, range, page| Box::pin(
+        async move { Ok(paged(reports::daily(conn, range).await?, page)) }
+    )
 );
 
 report_endpoint!(
@@ -392,7 +416,7 @@ report_endpoint!(
     Report<reports::DeflectionDay>,
     "Deflection per day",
     "Sessions that searched or read articles, those of them that opened a ticket, and the share that did not.",
-    |conn, range, _page| Box::pin(reports::deflection(conn, range))
+    |conn, range, page| Box::pin(async move { Ok(paged(reports::deflection(conn, range).await?, page)) })
 );
 
 report_endpoint!(

@@ -300,13 +300,9 @@ pub async fn suggestions(
     let articles = state
         .kb
         .suggest(&subject, &body, MAX_SUGGESTIONS, &who.reader)?;
-    // Recorded as the ticket's subject (or the beginning of its text): what the
-    // customer asks, settled as they type.
-    let asked: String = if subject.trim().is_empty() {
-        body.chars().take(MAX_SUBJECT_CHARS).collect()
-    } else {
-        subject.clone()
-    };
+    // Recorded as the ticket's subject, settled as they type: what the customer asks.
+    // Never the text (a draft may hold personal details, and may never be sent).
+    let asked = subject.clone();
     super::insights::record_search(
         &state,
         &headers,

@@ -276,7 +276,7 @@ pub fn parse_new_ticket(
             priority,
             category,
             idempotency_key,
-            insight_session: super::insights::session_of(headers),
+            insight_session: None,
         }),
         _ => Err(ApiError::Unprocessable(problems)),
     }
@@ -318,6 +318,11 @@ pub async fn create(
     );
     let limit = state.limits.new_tickets;
     take_local_write_token(state.limits.new_tickets_here.as_ref(), &claims, "tickets")?;
+    let mut new = new;
+    if state.recorder.settings().enabled {
+        // Recording off: the ticket is not linked to any session either.
+        new.insight_session = super::insights::session_of(&headers);
+    }
     if let Some(session) = &new.insight_session {
         // The searches the customer was still typing are what led to this ticket.
         state.recorder.settle_session(session);

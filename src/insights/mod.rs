@@ -54,10 +54,12 @@ pub enum Source {
     Suggestions,
 }
 
-/// The query as reports group it: lowercase, spaces collapsed, at most
-/// [`MAX_QUERY_CHARS`] characters.
+/// The query as reports group it: lowercase, control characters as spaces, spaces
+/// collapsed, at most [`MAX_QUERY_CHARS`] characters. (A NUL would make PostgreSQL
+/// refuse the whole batch; an escape sequence would reach an agent's terminal.)
 pub fn normalize_query(q: &str) -> String {
-    q.split_whitespace()
+    q.replace(|c: char| c.is_control(), " ")
+        .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
@@ -188,6 +190,10 @@ mod tests {
             "refund bank transfer"
         );
         assert_eq!(normalize_query(&"a".repeat(600)).len(), MAX_QUERY_CHARS);
+        assert_eq!(
+            normalize_query("nul\u{0}here \u{1b}[31mred"),
+            "nul here [31mred"
+        );
     }
 
     #[test]

@@ -205,7 +205,9 @@ impl Recorder {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         state.queue.push_back(event);
-        if state.queue.len() >= self.settings.batch {
+        // Once, when a batch fills up: a full queue (the database down) must not wake
+        // the writer at every search.
+        if state.queue.len() == self.settings.batch {
             self.full.notify_one();
         }
     }
@@ -228,13 +230,12 @@ impl Recorder {
     /// Starts the writer: every interval (or when a batch is full) it settles what is
     /// due and writes the queue in batches; every `retention_every` it deletes what is
     /// older than the retention. Ends with the recorder.
-    pub fn start(self: &Arc<Self>, db: Arc<Database>) -> Option<tokio::task::JoinHandle<()>> {
-        if !self.settings.enabled {
-            return None;
-        }
+    /// With recording off, only the retention runs (what was recorded before still
+    /// expires).
+    pub fn start(self: &Arc<Self>, db: Arc<Database>) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(self);
         let interval = self.settings.interval;
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             let mut last_retention: Option<Instant> = None;
             loop {
                 let Some(recorder) = weak.upgrade() else {
@@ -255,7 +256,7 @@ impl Recorder {
                     }
                 }
             }
-        }))
+        })
     }
 
     /// Writes everything queued now (held searches included), batch by batch; stops at
@@ -283,22 +284,15 @@ impl Recorder {
             if batch.is_empty() {
                 return;
             }
-            let json = serde_json::Value::Array(batch.iter().map(Event::to_json).collect());
-            let result = sqlx::query_scalar::<_, i32>("select public.hc_record_insights($1)")
-                .bind(sqlx::types::Json(json))
-                .fetch_one(db.app_pool())
-                .await
-                .map_err(|e| e.to_string());
+            let result = self.write_batch(db, &batch).await;
             match result {
-                Ok(_) => {
-                    self.written
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                Ok(()) => {
                     self.state().last_error = None;
                 }
-                Err(e) => {
+                Err((e, unwritten)) => {
                     let mut state = self.state();
                     // Back at the front, in order; the oldest go first if it overflows.
-                    for event in batch.into_iter().rev() {
+                    for event in unwritten.into_iter().rev() {
                         state.queue.push_front(event);
                     }
                     while state.queue.len() > self.settings.capacity {
@@ -312,6 +306,55 @@ impl Recorder {
         }
     }
 
+    /// Writes one batch. An event the database refuses as data (SQLSTATE class 22 or
+    /// 23: a value out of range, a check) must not hold back the others: the batch is
+    /// halved until the refused events are alone, and those are dropped and counted.
+    /// Any other failure returns what was not written, for the caller to keep.
+    async fn write_batch(
+        &self,
+        db: &Database,
+        batch: &[Event],
+    ) -> Result<(), (String, Vec<Event>)> {
+        let mut pending: Vec<&[Event]> = vec![batch];
+        while let Some(part) = pending.pop() {
+            let json = serde_json::Value::Array(part.iter().map(Event::to_json).collect());
+            let result = sqlx::query_scalar::<_, i32>("select public.hc_record_insights($1)")
+                .bind(sqlx::types::Json(json))
+                .fetch_one(db.app_pool())
+                .await;
+            match result {
+                Ok(_) => {
+                    self.written.fetch_add(part.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) if is_data_error(&e) => {
+                    if part.len() == 1 {
+                        tracing::warn!("insights: an event was refused ({e}); dropped");
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        let (a, b) = part.split_at(part.len() / 2);
+                        pending.push(b);
+                        pending.push(a);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("insights: a batch was not written ({e})");
+                    // What was written of it stays written; the rest is kept, in order.
+                    let mut unwritten: Vec<Event> = part.to_vec();
+                    for p in pending.iter().rev() {
+                        unwritten.extend(p.iter().cloned());
+                    }
+                    let why = if db.is_ready() {
+                        "the database did not take the batch"
+                    } else {
+                        "the database is unreachable"
+                    };
+                    return Err((why.to_string(), unwritten));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes what is older than the retention period, now.
     pub async fn forget_now(&self, db: &Database) -> Result<u64, sqlx::Error> {
         let deleted: i64 = sqlx::query_scalar("select public.hc_forget_insights($1)")
@@ -322,6 +365,11 @@ impl Recorder {
             .fetch_add(deleted.max(0) as u64, Ordering::Relaxed);
         Ok(deleted.max(0) as u64)
     }
+}
+
+/// Whether PostgreSQL refused the data itself (SQLSTATE class 22 or 23).
+fn is_data_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("23")))
 }
 
 #[cfg(test)]

@@ -146,6 +146,25 @@ struct Reports {
     tickets: Vec<TicketSearches>,
 }
 
+/// 503: the reports live in the ticket database, which cannot answer now.
+fn unavailable() -> Response {
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &super::UnavailablePage {
+            headline: "Search insights are unavailable",
+            detail: "The database that keeps them cannot be reached right now. The help \
+                     center's articles keep working; try this page again in a minute.",
+            reload: false,
+        },
+        None,
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("30"),
+    );
+    response
+}
+
 /// `GET /insights?from=&to=`: for agents; a signed-out reader is asked to sign in
 /// (401), a customer is told the page is for the support team (403).
 pub async fn insights(
@@ -154,7 +173,10 @@ pub async fn insights(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let who = page_reader(&state, &headers).await;
-    let (Reader::Staff, Some(claims), Some(db)) = (&who.reader, &who.claims, &state.db) else {
+    let Some(db) = state.db.as_ref().filter(|db| db.is_ready()) else {
+        return unavailable();
+    };
+    let (Reader::Staff, Some(claims)) = (&who.reader, &who.claims) else {
         let status = if who.reader.is_signed_in() {
             StatusCode::FORBIDDEN
         } else {
@@ -209,7 +231,7 @@ pub async fn insights(
         }
         Err(e) => {
             tracing::warn!("insights page: {e}");
-            return super::not_found("The insights cannot be read right now.".into());
+            return unavailable();
         }
     };
     let day = |d: time::Date| {

@@ -250,9 +250,16 @@ function signInPages(bearer) {
     .catch(() => { /* the pages stay anonymous */ });
 }
 
-/** Signs the pages out too (the cookie is HttpOnly: only the server can remove it). */
+/** Signs the pages out too (the cookie is HttpOnly: only the server can remove it),
+ * and gives the tab a fresh insights pseudonym: whoever uses it next does not continue
+ * this person's session. */
 function signOutPages() {
   fetch('/api/v1/auth/session', { method: 'DELETE' }).catch(() => { /* nothing to undo */ });
+  try {
+    const id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    sessionStorage.setItem('hc_sid', id);
+    document.cookie = `hc_sid=${id}; Path=/; SameSite=Lax`;
+  } catch { /* storage off: nothing is recorded */ }
 }
 
 // ---- the list ----
