@@ -413,13 +413,23 @@ pub async fn deflection(
     range: DateRange,
 ) -> Result<Vec<DeflectionDay>, sqlx::Error> {
     sqlx::query_as(
-        "select to_char(day, 'YYYY-MM-DD') as day, sessions::bigint, \
-                sessions_with_ticket::bigint as with_ticket, \
-                1 - sessions_with_ticket::float8 / sessions as deflection_rate \
-         from public.insight_days where day between $1 and $2 and sessions > 0 order by day",
+        "with ticketed as ( \
+           select sd.day, count(*) as n \
+           from (select distinct (t.created_at at time zone 'UTC')::date as day, t.insight_session as session \
+                 from public.tickets t \
+                 where t.insight_session is not null and t.created_at >= $3 and t.created_at < $4) tk \
+           join public.insight_session_days sd on sd.day = tk.day and sd.session = tk.session \
+           group by sd.day) \
+         select to_char(d.day, 'YYYY-MM-DD') as day, d.sessions::bigint, \
+                coalesce(tk.n, 0)::bigint as with_ticket, \
+                1 - coalesce(tk.n, 0)::float8 / d.sessions as deflection_rate \
+         from public.insight_days d left join ticketed tk on tk.day = d.day \
+         where d.day between $1 and $2 and d.sessions > 0 order by d.day",
     )
     .bind(range.from)
     .bind(range.to)
+    .bind(range.start())
+    .bind(range.end())
     .fetch_all(conn)
     .await
 }
