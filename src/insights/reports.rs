@@ -1,7 +1,7 @@
 //! The reports' SQL (all values bound). Each runs on a connection the caller set up:
 //! an agent's transaction under Row Level Security (the HTTP reports), or the owner's
 //! connection (`helpcenter insights` in a terminal). The counts come from the daily
-//! rollup (`insight_query_daily`), the samples and the ticket links from the events of
+//! rollups (`insight_query_days`, `insight_days`), the samples and the ticket links from the events of
 //! the page being shown only, so a report over a year of traffic stays fast.
 
 use serde::Serialize;
