@@ -170,24 +170,6 @@ fn slugs(hits: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The pages' session cookie for `token` (from `POST /api/v1/auth/session`).
-async fn session_cookie(app: &TestApp, token: &str) -> String {
-    let resp = app
-        .client
-        .post(format!("{}/api/v1/auth/session", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let set = resp.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
-        "{set}"
-    );
-    set.split(';').next().unwrap().to_string()
-}
-
 /// GET a page as `who` (signed in through the session cookie when it has a token).
 async fn page(
     app: &TestApp,
@@ -196,7 +178,7 @@ async fn page(
 ) -> (StatusCode, String, reqwest::header::HeaderMap) {
     let mut req = app.client.get(format!("{}{path}", app.base));
     if let Some(t) = &who.token {
-        req = req.header("cookie", session_cookie(app, t).await);
+        req = req.header("cookie", app.page_cookie(t).await);
     }
     let resp = req.send().await.unwrap();
     let status = resp.status();
@@ -616,7 +598,7 @@ async fn answers_for_a_signed_in_reader_are_private_and_vary_on_the_credential()
             .to_string();
         assert!(cache.contains("private"), "{path}: {cache}");
     }
-    let cookie = session_cookie(&app, &gold).await;
+    let cookie = app.page_cookie(&gold).await;
     let page = app
         .client
         .get(format!("{}/search?q=refund", app.base))

@@ -25,6 +25,21 @@ async fn get_in_session(app: &TestApp, user: Option<&User>, session: &str, path:
     resp.json().await.unwrap()
 }
 
+/// The recorded queries `user` reads in SQL, under Row Level Security as them.
+async fn searches_seen_by(app: &TestApp, user: &User) -> Vec<String> {
+    let claims = app.jwt.verify_fetching(&user.token).await.unwrap();
+    app.db
+        .read_as(&claims, |conn, _| {
+            Box::pin(async move {
+                sqlx::query_scalar("select query from public.insight_searches order by query")
+                    .fetch_all(conn)
+                    .await
+            })
+        })
+        .await
+        .unwrap()
+}
+
 async fn recorder_status(app: &TestApp) -> Value {
     app.send(Method::GET, "/api/v1/insights/status", None, None)
         .await
@@ -205,18 +220,7 @@ async fn a_customer_never_reads_another_customers_searches() {
     // SQL, under Row Level Security as each customer: their own rows only.
     for (user, own) in [(&ana, "ana private words"), (&bob, "bob private words")] {
         let claims = app.jwt.verify_fetching(&user.token).await.unwrap();
-        let queries: Vec<String> = app
-            .db
-            .read_as(&claims, |conn, _| {
-                Box::pin(async move {
-                    sqlx::query_scalar("select query from public.insight_searches order by query")
-                        .fetch_all(conn)
-                        .await
-                })
-            })
-            .await
-            .unwrap();
-        assert_eq!(queries, [own]);
+        assert_eq!(searches_seen_by(&app, user).await, [own]);
         for rollup in [
             "insight_queries",
             "insight_query_days",
@@ -429,25 +433,6 @@ async fn a_no_vote_carries_its_reason_into_the_unhelpful_articles_report() {
     assert_eq!(item["comments"], json!(["The button is now called Reset."]));
 }
 
-/// The pages' session cookie of `user` (as the portal sets it after sign-in).
-async fn page_cookie(app: &TestApp, user: &User) -> String {
-    let resp = app
-        .client
-        .post(format!("{}/api/v1/auth/session", app.base))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    resp.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn the_insights_page_shows_agents_the_reports_with_svg_charts_and_nobody_else() {
     let app = spawn_app().await;
@@ -482,10 +467,10 @@ async fn the_insights_page_shows_agents_the_reports_with_svg_charts_and_nobody_e
     let (status, html) = get(None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(html.contains("Sign in") && !html.contains("parcel insurance claim"));
-    let (status, html) = get(Some(page_cookie(&app, &customer).await)).await;
+    let (status, html) = get(Some(app.page_cookie(&customer.token).await)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!html.contains("parcel insurance claim"));
-    let (status, html) = get(Some(page_cookie(&app, &agent).await)).await;
+    let (status, html) = get(Some(app.page_cookie(&agent.token).await)).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Queries that found nothing"));
     assert!(
@@ -595,19 +580,11 @@ async fn a_ticket_naming_another_persons_session_reads_only_its_signed_out_searc
         .await
         .unwrap();
     assert_eq!(ticket.status(), StatusCode::CREATED);
-    let claims = app.jwt.verify_fetching(&bob.token).await.unwrap();
-    let seen: Vec<String> = app
-        .db
-        .read_as(&claims, |conn, _| {
-            Box::pin(async move {
-                sqlx::query_scalar("select query from public.insight_searches order by query")
-                    .fetch_all(conn)
-                    .await
-            })
-        })
-        .await
-        .unwrap();
-    assert_eq!(seen, ["signed out words"], "never Ana's signed-in search");
+    assert_eq!(
+        searches_seen_by(&app, &bob).await,
+        ["signed out words"],
+        "never Ana's signed-in search"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! their profile, customers 403, no token 401). Thin: parse, call `crate::insights`.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -32,14 +32,7 @@ pub fn session_of(headers: &HeaderMap) -> Option<SessionId> {
     {
         return Some(s);
     }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .and_then(|(_, value)| SessionId::parse(value))
+    super::reader::cookie(headers, SESSION_COOKIE).and_then(|v| SessionId::parse(&v))
 }
 
 /// Who acts, for the recorder: the session of the request and the signed-in user, if
@@ -318,13 +311,9 @@ where
     };
     let (range, _) = params?;
     let items = items.unwrap_or_default();
-    let day = |d: time::Date| {
-        d.format(time::macros::format_description!("[year]-[month]-[day]"))
-            .unwrap_or_default()
-    };
     Ok(Json(Report {
-        from: day(range.from),
-        to: day(range.to),
+        from: reports::iso_day(range.from),
+        to: reports::iso_day(range.to),
         items,
     })
     .into_response())

@@ -136,10 +136,7 @@ impl Event {
 
     /// The JSON object `hc_record_insights` reads.
     pub fn to_json(&self) -> serde_json::Value {
-        let at = |t: &time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
+        let at = |t: &time::OffsetDateTime| rfc3339(*t);
         match self {
             Event::Search(s, t) => serde_json::json!({
                 "kind": "search",
@@ -177,6 +174,12 @@ impl Event {
             }),
         }
     }
+}
+
+/// A time as the events and reports carry it (RFC 3339).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

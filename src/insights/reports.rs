@@ -173,8 +173,11 @@ pub struct ReasonCount {
     pub count: i64,
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
+use super::rfc3339;
+
+/// A day as reports print it: `YYYY-MM-DD`.
+pub fn iso_day(d: Date) -> String {
+    d.format(time::macros::format_description!("[year]-[month]-[day]"))
         .unwrap_or_default()
 }
 

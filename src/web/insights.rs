@@ -234,10 +234,6 @@ pub async fn insights(
             return unavailable();
         }
     };
-    let day = |d: time::Date| {
-        d.format(time::macros::format_description!("[year]-[month]-[day]"))
-            .unwrap_or_default()
-    };
     let days: Vec<String> = reports.daily.iter().map(|d| d.day.clone()).collect();
     let max = reports.daily.iter().map(|d| d.searches).max().unwrap_or(0);
     let total_searches: i64 = reports.daily.iter().map(|d| d.searches).sum();
@@ -290,8 +286,8 @@ pub async fn insights(
     page(
         StatusCode::OK,
         &InsightsPage {
-            from: day(range.from),
-            to: day(range.to),
+            from: reports::iso_day(range.from),
+            to: reports::iso_day(range.to),
             searches,
             deflection,
             top_bars: bars(&reports.top),

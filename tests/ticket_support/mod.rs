@@ -396,6 +396,29 @@ impl TestApp {
         reply(req.send().await.expect("request")).await
     }
 
+    /// The pages' session cookie (`name=value`) for `token`, as the portal gets it from
+    /// `POST /api/v1/auth/session` (asserting 204 and the cookie's HttpOnly and
+    /// SameSite=Lax).
+    pub async fn page_cookie(&self, token: &str) -> String {
+        let resp = self
+            .client
+            .post(format!("{}/api/v1/auth/session", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        let set = resp.headers()["set-cookie"]
+            .to_str()
+            .expect("ASCII")
+            .to_string();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        set.split(';').next().unwrap_or_default().to_string()
+    }
+
     /// GET as `user`.
     pub async fn get(&self, user: &User, path: &str) -> Reply {
         self.send(Method::GET, path, Some(&user.token), None).await
