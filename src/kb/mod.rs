@@ -314,8 +314,17 @@ impl KnowledgeBase {
                 p.rsplit('/').next() == Some(audience::FOLDER_FILE) || !p.ends_with(".md")
             }),
         };
+        // A full compare lists the folder once, for the folder files here and for the
+        // articles in the plan.
+        let listing = match scope {
+            SyncScope::Everything => Some(list_files(&self.articles_dir)?),
+            SyncScope::Paths(_) => None,
+        };
         if folders_may_have_changed {
-            let now = load_folder_defaults(&self.articles_dir)?;
+            let now = match &listing {
+                Some(l) => FolderDefaults::load(&self.articles_dir, &l.folder_files),
+                None => load_folder_defaults(&self.articles_dir)?,
+            };
             if lock(&self.files).folder_defaults_changed(&now) {
                 // A folder's default audience changed: every article below it may
                 // change hands, so the index is rebuilt (rare; unchanged sections keep
@@ -332,7 +341,7 @@ impl KnowledgeBase {
             }
         }
         let mut files = lock(&self.files);
-        let mut plan = files.plan(&self.articles_dir, scope)?;
+        let mut plan = files.plan(&self.articles_dir, scope, listing.map(|l| l.articles))?;
         let changed = !plan.is_noop();
         if changed {
             let update = IndexUpdate {

@@ -273,7 +273,14 @@ impl FileStates {
     /// Compares the folder with this state and plans the batch that brings the index
     /// in step. Reads only what `scope` names, what the listing shows appeared or
     /// vanished, and (for [`SyncScope::Everything`]) files whose size or time changed.
-    pub fn plan(&self, root: &Path, scope: &SyncScope) -> std::io::Result<SyncPlan> {
+    /// `listed` is the folder's article files when the caller has just listed them
+    /// (a full compare), so the folder is walked once.
+    pub fn plan(
+        &self,
+        root: &Path,
+        scope: &SyncScope,
+        listed: Option<Vec<String>>,
+    ) -> std::io::Result<SyncPlan> {
         let mut candidates: BTreeSet<String> = BTreeSet::new();
         let listed: BTreeSet<String> = match scope {
             SyncScope::Paths(paths) => {
@@ -294,7 +301,10 @@ impl FileStates {
                 listed
             }
             SyncScope::Everything => {
-                let listed: BTreeSet<String> = list_article_files(root)?.into_iter().collect();
+                let listed: BTreeSet<String> = match listed {
+                    Some(files) => files.into_iter().collect(),
+                    None => list_article_files(root)?.into_iter().collect(),
+                };
                 for p in &listed {
                     let changed = match self.files.get(p) {
                         Some(f) => stamp_of(&root.join(p)) != Some(f.stamp),
