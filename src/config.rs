@@ -314,6 +314,10 @@ pub struct ServeArgs {
     /// Replies and notes a user may post per minute (counted in PostgreSQL); 0: unlimited.
     #[arg(long, env = "HELPCENTER_REPLIES_PER_MINUTE", default_value_t = crate::limits::REPLIES_PER_MINUTE)]
     pub replies_per_minute: u32,
+    /// How long a solved ticket without a change or a reply stays open to replies
+    /// before it closes (`4d`, `96h`, `30m`); customers then open a follow-up.
+    #[arg(long, env = "HELPCENTER_CLOSE_SOLVED_AFTER", default_value = "4d", value_parser = crate::auth::parse_ttl)]
+    pub close_solved_after: u64,
     /// Record searches, clicks and article views for the insights reports (`off`:
     /// nothing is recorded).
     #[arg(long, env = "HELPCENTER_INSIGHTS", default_value = "on", value_parser = ["on", "off"])]

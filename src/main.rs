@@ -86,6 +86,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
         ));
         state.recorder.start(db.clone());
+        helpcenter::tickets::closing::start(
+            db.clone(),
+            Duration::from_secs(args.close_solved_after),
+        );
         let write_limit = |action, writes, secs| {
             (writes > 0).then_some(WriteLimit {
                 action,

@@ -41,6 +41,10 @@ pub enum ApiError {
     /// The request conflicts with the resource's state, e.g. an illegal transition (409).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A reply to a closed ticket (409): the problem names the follow-up to open
+    /// instead.
+    #[error("ticket {0} is closed")]
+    TicketClosed(uuid::Uuid),
     /// Well-formed, but the content breaks a rule (422).
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<InvalidParam>),
@@ -132,11 +136,27 @@ pub struct Problem {
     /// Invalid parameters, for 400s.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_params: Vec<InvalidParam>,
+    /// For a reply to a closed ticket (`/problems/ticket-closed`): how to open its
+    /// follow-up instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followup: Option<FollowupHint>,
+}
+
+/// The request that opens a follow-up of a closed ticket.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FollowupHint {
+    /// `POST`.
+    pub method: String,
+    /// `/api/v1/tickets`.
+    pub href: String,
+    /// The closed ticket, to send as the new ticket's `via_followup_source_id`.
+    pub via_followup_source_id: uuid::Uuid,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut retry_after_secs = 1;
+        let mut followup = None;
         let (status, kind, title, detail, invalid_params) = match self {
             ApiError::BadRequest(params) => (
                 StatusCode::BAD_REQUEST,
@@ -173,6 +193,24 @@ impl IntoResponse for ApiError {
                 why,
                 Vec::new(),
             ),
+            ApiError::TicketClosed(ticket) => {
+                followup = Some(FollowupHint {
+                    method: "POST".into(),
+                    href: "/api/v1/tickets".into(),
+                    via_followup_source_id: ticket,
+                });
+                (
+                    StatusCode::CONFLICT,
+                    "ticket-closed",
+                    "Ticket closed",
+                    format!(
+                        "ticket {ticket} is closed and takes no more replies; open a \
+                         follow-up instead: POST /api/v1/tickets with \
+                         \"via_followup_source_id\": \"{ticket}\""
+                    ),
+                    Vec::new(),
+                )
+            }
             ApiError::Unprocessable(params) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unprocessable",
@@ -269,6 +307,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             invalid_params,
+            followup,
         };
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(
@@ -383,6 +422,7 @@ fn field_of_constraint(name: &str) -> String {
     [
         "ticket_status_changes_",
         "ticket_messages_",
+        "ticket_ratings_",
         "tickets_",
         "profiles_",
     ]

@@ -10,6 +10,7 @@ pub mod insights;
 pub mod kb;
 pub mod openapi;
 pub mod reader;
+pub mod satisfaction;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -118,6 +119,8 @@ route_table! {
     "/api/v1/tickets/{id}/typing" => { post: events::typing },
     "/api/v1/tickets/{id}/viewing" => { post: events::viewing },
     "/api/v1/tickets/{id}/messages" => { post: tickets::post_message },
+    "/api/v1/tickets/{id}/satisfaction" => { put: satisfaction::rate },
+    "/api/v1/satisfaction" => { get: satisfaction::report },
     "/api/v1/openapi.json" => { get: openapi::openapi_json },
     "/healthz" => { get: healthz },
     "/readyz" => { get: readyz },

@@ -52,6 +52,8 @@ use crate::tickets::events::TicketEvent;
         tickets::patch,
         tickets::timeline,
         tickets::post_message,
+        super::satisfaction::rate,
+        super::satisfaction::report,
         events::events,
         events::typing,
         events::viewing,

@@ -18,8 +18,8 @@ use super::AppState;
 use crate::db::Database;
 use crate::tickets::{
     queries, AssigneeFilter, Body, Category, Cursor, ListQuery, Message, NewTicket, Priority,
-    Subject, Ticket, TicketId, TicketPage, TicketPatch, TicketStatus, TimelinePage, DEFAULT_LIMIT,
-    MAX_IDEMPOTENCY_KEY, MAX_LIMIT, MAX_QUERY_CHARS,
+    Subject, Ticket, TicketDetail, TicketId, TicketPage, TicketPatch, TicketStatus, TimelinePage,
+    DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT, MAX_QUERY_CHARS,
 };
 
 /// The database, or 503 when the service runs without one.
@@ -62,7 +62,7 @@ fn take_local_write_token(
     }
 }
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::NotFound("no such ticket".into())
 }
 
@@ -220,6 +220,11 @@ pub struct CreateTicketBody {
     #[serde(default)]
     #[schema(value_type = Option<Category>)]
     category: Option<String>,
+    /// Opens a follow-up of this closed ticket (one the caller may see); both
+    /// timelines show the link.
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    via_followup_source_id: Option<String>,
 }
 
 /// Parses a create request, collecting every problem at once.
@@ -257,6 +262,19 @@ pub fn parse_new_ticket(
             }
         },
     };
+    let via_followup_source_id = match body.via_followup_source_id.as_deref() {
+        None => None,
+        Some(raw) => match TicketId::parse(raw.trim()) {
+            Some(id) => Some(id),
+            None => {
+                problems.push(param(
+                    "via_followup_source_id",
+                    format!("must be a ticket id (a UUID), got {raw:?}"),
+                ));
+                None
+            }
+        },
+    };
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str() {
@@ -277,6 +295,7 @@ pub fn parse_new_ticket(
             category,
             idempotency_key,
             insight_session: None,
+            via_followup_source_id,
         }),
         _ => Err(ApiError::Unprocessable(problems)),
     }
@@ -297,7 +316,7 @@ pub fn parse_new_ticket(
         (status = 201, description = "The ticket, and suggested articles.", body = CreatedTicket),
         (status = 400, description = "The body is not JSON, or a header is invalid.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for a different ticket.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for a different ticket, or `via_followup_source_id` names a ticket that is not closed.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The caller opened too many tickets lately (per user, every replica counted); `Retry-After` says when to try again.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
@@ -318,6 +337,7 @@ pub async fn create(
     );
     let limit = state.limits.new_tickets;
     take_local_write_token(state.limits.new_tickets_here.as_ref(), &claims, "tickets")?;
+    let followup_of = new.via_followup_source_id;
     let mut new = new;
     if state.recorder.settings().enabled {
         // Recording off: the ticket is not linked to any session either.
@@ -336,6 +356,7 @@ pub async fn create(
     // They are the articles the ticket's author may read.
     let reader = super::reader::reader_of(&state, &claims).await;
     let suggested = |ticket: Ticket| CreatedTicket {
+        via_followup_source_id: followup_of.map(|t| t.0),
         suggested_articles: state
             .kb
             .suggest(&text.0, &text.1, super::kb::MAX_SUGGESTIONS, &reader)
@@ -365,6 +386,8 @@ pub struct CreatedTicket {
     /// The new ticket.
     #[serde(flatten)]
     pub ticket: Ticket,
+    /// The closed ticket it follows up, if any.
+    pub via_followup_source_id: Option<Uuid>,
     /// Up to five articles, best first.
     pub suggested_articles: Vec<crate::kb::search::Hit>,
 }
@@ -374,7 +397,7 @@ pub struct CreatedTicket {
     get, path = "/api/v1/tickets/{id}", tag = "tickets",
     params(("id" = Uuid, Path, description = "The ticket's id.")),
     responses(
-        (status = 200, description = "The ticket.", body = Ticket),
+        (status = 200, description = "The ticket, its follow-up links and its rating.", body = TicketDetail),
         (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
@@ -389,7 +412,7 @@ pub async fn get(
     let db = db(&state)?;
     let ticket = db
         .read_as(&claims, move |conn, _| {
-            Box::pin(async move { queries::get(conn, id).await })
+            Box::pin(async move { queries::detail(conn, id).await })
         })
         .await?;
     ticket
@@ -476,7 +499,7 @@ pub struct PostMessageBody {
         (status = 401, description = "Missing or invalid token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A customer tried to post an internal note, or the ticket is closed to replies.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not the caller's.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The ticket is closed.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket is closed (`type` `/problems/ticket-closed`): open a follow-up with `POST /api/v1/tickets` and `via_followup_source_id`, as the problem's `followup` says.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The caller posted too many messages lately (per user, every replica counted); `Retry-After` says when to try again.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ticket database is unreachable.", body = Problem, content_type = "application/problem+json"),
@@ -515,8 +538,25 @@ pub async fn post_message(
                 Ok(message.ok_or_else(not_found))
             })
         })
-        .await??;
+        .await
+        .map_err(|e| closed_or(e, id))??;
     Ok((StatusCode::CREATED, Json(posted)).into_response())
+}
+
+/// A reply refused because the ticket is closed (migration 0003's trigger) becomes the
+/// problem that points to a follow-up; any other error stays as it is.
+fn closed_or(e: crate::db::DbError, ticket: TicketId) -> ApiError {
+    match &e {
+        crate::db::DbError::Sql(sql)
+            if crate::db::sqlstate(sql).as_deref() == Some("P0409")
+                && sql
+                    .as_database_error()
+                    .is_some_and(|d| d.message() == "ticket is closed") =>
+        {
+            ApiError::TicketClosed(ticket.0)
+        }
+        _ => ApiError::from(e),
+    }
 }
 
 /// The body of `PATCH /api/v1/tickets/{id}`.

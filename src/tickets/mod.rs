@@ -2,6 +2,7 @@
 //! Knows nothing about HTTP; who may see or change what is enforced by PostgreSQL's
 //! Row Level Security and triggers (migrations 0003 and 0004).
 
+pub mod closing;
 pub mod events;
 pub mod queries;
 
@@ -63,6 +64,9 @@ macro_rules! text_enum {
         }
     };
 }
+
+// After the macro: the ratings' enums use it.
+pub mod satisfaction;
 
 text_enum!(
     /// Where a ticket is in its life.
@@ -253,6 +257,9 @@ pub struct NewTicket {
     /// The browser tab's pseudonym it was opened from (search insights link the
     /// ticket to that session's searches).
     pub insight_session: Option<crate::insights::SessionId>,
+    /// The closed ticket this one follows up (the database checks that the caller may
+    /// see it and that it is closed).
+    pub via_followup_source_id: Option<TicketId>,
 }
 
 /// A change to a ticket.
@@ -289,6 +296,21 @@ pub struct Ticket {
     /// Last change or message.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// One ticket with everything linked to it, as `GET /api/v1/tickets/{id}` serves it
+/// (the list serves [`Ticket`]s, which stay lean).
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct TicketDetail {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// The closed ticket this one follows up, if any.
+    pub via_followup_source_id: Option<Uuid>,
+    /// The follow-ups opened from this ticket that the caller may see, oldest first.
+    pub followup_ids: Vec<Uuid>,
+    /// The requester's rating (the requester and agents only; null when not rated).
+    pub satisfaction: Option<satisfaction::Rating>,
 }
 
 /// A page of tickets.
@@ -335,6 +357,23 @@ pub enum TimelineEntry {
         /// Internal note (only ever served to staff).
         internal: bool,
         /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        created_at: OffsetDateTime,
+    },
+    /// A follow-up link: a ticket opened from this one (`relation` `follow_up`, at its
+    /// creation) or the ticket this one follows up (`source`, at this one's creation).
+    Followup {
+        /// The linked ticket's id (also in `ticket_id`).
+        id: String,
+        /// The linked ticket.
+        ticket_id: Uuid,
+        /// `follow_up` or `source`.
+        relation: String,
+        /// The linked ticket's subject.
+        subject: String,
+        /// The linked ticket's status.
+        status: TicketStatus,
+        /// When the follow-up was opened.
         #[serde(with = "time::serde::rfc3339")]
         created_at: OffsetDateTime,
     },

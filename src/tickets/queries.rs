@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    AssigneeFilter, Body, Cursor, ListQuery, Message, NewTicket, Priority, Ticket, TicketId,
-    TicketPage, TicketPatch, TicketStatus, TimelineEntry, TimelinePage,
+    AssigneeFilter, Body, Cursor, ListQuery, Message, NewTicket, Priority, Ticket, TicketDetail,
+    TicketId, TicketPage, TicketPatch, TicketStatus, TimelineEntry, TimelinePage,
 };
 use crate::db::{sqlstate, ReadScope, Session};
 
@@ -171,6 +171,33 @@ pub async fn get(conn: &mut PgConnection, id: TicketId) -> Result<Option<Ticket>
     row.map(Ticket::try_from).transpose()
 }
 
+/// The ticket with its follow-up links and rating, if it exists and the caller may see
+/// it (the linked tickets and the rating each under their own policies).
+pub async fn detail(
+    conn: &mut PgConnection,
+    id: TicketId,
+) -> Result<Option<TicketDetail>, sqlx::Error> {
+    let Some(ticket) = get(&mut *conn, id).await? else {
+        return Ok(None);
+    };
+    let (source, followups): (Option<Uuid>, Vec<Uuid>) = sqlx::query_as(
+        "select t.via_followup_source_id, \
+                array(select f.id from public.tickets f where f.via_followup_source_id = t.id \
+                      order by f.created_at, f.id) \
+         from public.tickets t where t.id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    let satisfaction = super::satisfaction::rating_of(&mut *conn, id).await?;
+    Ok(Some(TicketDetail {
+        ticket,
+        via_followup_source_id: source,
+        followup_ids: followups,
+        satisfaction,
+    }))
+}
+
 /// What [`create`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -191,8 +218,8 @@ pub async fn create(
     limit: Option<&crate::limits::WriteLimit>,
 ) -> Result<Created, sqlx::Error> {
     let sql = format!(
-        "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key, insight_session) \
-         values ($1, $2, $3, $4, $5, $6) \
+        "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key, insight_session, via_followup_source_id) \
+         values ($1, $2, $3, $4, $5, $6, $7) \
          on conflict (requester_id, idempotency_key) do nothing \
          returning {TICKET_COLUMNS}"
     );
@@ -203,6 +230,7 @@ pub async fn create(
         .bind(new.category.map(|c| c.as_str()))
         .bind(new.idempotency_key.as_deref())
         .bind(new.insight_session.as_ref().map(|s| s.as_str()))
+        .bind(new.via_followup_source_id.map(|t| t.0))
         .fetch_optional(&mut *conn)
         .await?;
     let ticket = match inserted {
@@ -375,6 +403,18 @@ pub async fn timeline(
                 author_name: r.author_name,
                 body: r.body.unwrap_or_default(),
                 internal: r.internal.unwrap_or(false),
+                created_at,
+            },
+            "followup" => TimelineEntry::Followup {
+                ticket_id: Uuid::parse_str(&id).map_err(|e| decode_error(e.to_string()))?,
+                id,
+                relation: r.from_status.unwrap_or_default(),
+                subject: r.body.unwrap_or_default(),
+                status: r
+                    .to_status
+                    .as_deref()
+                    .and_then(TicketStatus::parse)
+                    .ok_or_else(|| decode_error("follow-up status".into()))?,
                 created_at,
             },
             _ => TimelineEntry::StatusChange {
