@@ -36,11 +36,12 @@ async fn customer_creates_a_ticket_and_reads_it_back() {
     let id = ticket["id"].as_str().unwrap();
     let r = app.get(&alice, &format!("/api/v1/tickets/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    // The ticket as created, plus what links to it: no follow-ups, no rating yet.
+    // The ticket as created, plus what links to it: no follow-ups, rating or CCs yet.
     let mut read = r.body;
     let links = read.as_object_mut().expect("an object");
     assert_eq!(links.remove("followup_ids"), Some(serde_json::json!([])));
     assert_eq!(links.remove("satisfaction"), Some(serde_json::Value::Null));
+    assert_eq!(links.remove("ccs"), Some(serde_json::json!([])));
     assert_eq!(read, ticket);
 }
 

@@ -388,6 +388,7 @@ impl From<sqlx::Error> for ApiError {
                 retry_after: retry_hint(&e).unwrap_or(60),
             },
             Some("P0403") => ApiError::Forbidden(message),
+            Some("P0404") => ApiError::NotFound(message),
             Some("P0422") => ApiError::unprocessable("assignee", message),
             Some("42501") => ApiError::Forbidden("not allowed".into()),
             Some("23514") | Some("23503") | Some("22P02") | Some("22001") => {
@@ -423,6 +424,7 @@ fn field_of_constraint(name: &str) -> String {
         "ticket_status_changes_",
         "ticket_messages_",
         "ticket_ratings_",
+        "ticket_ccs_",
         "tickets_",
         "profiles_",
     ]

@@ -2,6 +2,7 @@
 //! edge into the engine's types and never open the index writer or talk SQL themselves.
 
 pub mod auth;
+pub mod ccs;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -120,6 +121,8 @@ route_table! {
     "/api/v1/tickets/{id}/viewing" => { post: events::viewing },
     "/api/v1/tickets/{id}/messages" => { post: tickets::post_message },
     "/api/v1/tickets/{id}/satisfaction" => { put: satisfaction::rate },
+    "/api/v1/tickets/{id}/ccs" => { post: ccs::add },
+    "/api/v1/tickets/{id}/ccs/{user_id}" => { delete: ccs::remove },
     "/api/v1/satisfaction" => { get: satisfaction::report },
     "/api/v1/openapi.json" => { get: openapi::openapi_json },
     "/healthz" => { get: healthz },

@@ -53,6 +53,8 @@ use crate::tickets::events::TicketEvent;
         tickets::timeline,
         tickets::post_message,
         super::satisfaction::rate,
+        super::ccs::add,
+        super::ccs::remove,
         super::satisfaction::report,
         events::events,
         events::typing,

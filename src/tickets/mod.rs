@@ -2,6 +2,7 @@
 //! Knows nothing about HTTP; who may see or change what is enforced by PostgreSQL's
 //! Row Level Security and triggers (migrations 0003 and 0004).
 
+pub mod ccs;
 pub mod closing;
 pub mod events;
 pub mod queries;
@@ -311,6 +312,8 @@ pub struct TicketDetail {
     pub followup_ids: Vec<Uuid>,
     /// The requester's rating (the requester and agents only; null when not rated).
     pub satisfaction: Option<satisfaction::Rating>,
+    /// The users copied on the ticket, oldest first.
+    pub ccs: Vec<ccs::Cc>,
 }
 
 /// A page of tickets.

@@ -190,11 +190,13 @@ pub async fn detail(
     .fetch_one(&mut *conn)
     .await?;
     let satisfaction = super::satisfaction::rating_of(&mut *conn, id).await?;
+    let ccs = super::ccs::list(&mut *conn, id).await?;
     Ok(Some(TicketDetail {
         ticket,
         via_followup_source_id: source,
         followup_ids: followups,
         satisfaction,
+        ccs,
     }))
 }
 

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 #[path = "../common/skips.rs"]
 pub mod skips;
+pub mod sse;
 
 /// The JWT secret of test services.
 pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!";
