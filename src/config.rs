@@ -314,6 +314,27 @@ pub struct ServeArgs {
     /// Replies and notes a user may post per minute (counted in PostgreSQL); 0: unlimited.
     #[arg(long, env = "HELPCENTER_REPLIES_PER_MINUTE", default_value_t = crate::limits::REPLIES_PER_MINUTE)]
     pub replies_per_minute: u32,
+    /// Folder of attachments' files on the local disk (when no S3 bucket is set).
+    #[arg(
+        long,
+        env = "HELPCENTER_ATTACHMENTS_DIR",
+        default_value = "data/attachments"
+    )]
+    pub attachments_dir: std::path::PathBuf,
+    /// An S3-compatible bucket for attachments instead of the local folder (AWS,
+    /// Supabase Storage, MinIO), with the standard `AWS_*` variables (`AWS_ENDPOINT`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`).
+    #[arg(long, env = "HELPCENTER_ATTACHMENTS_S3_BUCKET")]
+    pub attachments_s3_bucket: Option<String>,
+    /// Largest attachment, in megabytes.
+    #[arg(long, env = "HELPCENTER_ATTACHMENT_MAX_MB", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub attachment_max_mb: u64,
+    /// Largest sum of one message's attachments, in megabytes.
+    #[arg(long, env = "HELPCENTER_MESSAGE_ATTACHMENTS_MAX_MB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub message_attachments_max_mb: u64,
+    /// How long an upload waits to be attached before it is deleted (`1h`, `30m`).
+    #[arg(long, env = "HELPCENTER_UPLOAD_TTL", default_value = "1h", value_parser = crate::auth::parse_ttl)]
+    pub upload_ttl: u64,
     /// How long a solved ticket without a change or a reply stays open to replies
     /// before it closes (`4d`, `96h`, `30m`); customers then open a follow-up.
     #[arg(long, env = "HELPCENTER_CLOSE_SOLVED_AFTER", default_value = "4d", value_parser = crate::auth::parse_ttl)]

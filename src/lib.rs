@@ -2,6 +2,7 @@
 //! tantivy ([`kb`]), a ticket portal on PostgreSQL with Row Level Security ([`tickets`],
 //! [`db`], [`auth`]) and their HTTP API ([`http`]). [`eval`] measures search relevance. See ARCHITECTURE.md for the codemap.
 
+pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod db;

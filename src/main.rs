@@ -90,6 +90,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             db.clone(),
             Duration::from_secs(args.close_solved_after),
         );
+        let attachment_settings = helpcenter::attachments::AttachmentSettings {
+            max_file_bytes: args.attachment_max_mb * 1024 * 1024,
+            max_message_bytes: args.message_attachments_max_mb * 1024 * 1024,
+            upload_ttl: Duration::from_secs(args.upload_ttl),
+            ..Default::default()
+        };
+        let attachments = match &args.attachments_s3_bucket {
+            Some(bucket) => helpcenter::attachments::Attachments::s3(bucket, attachment_settings)
+                .map_err(|e| anyhow::anyhow!("attachments bucket {bucket}: {e}"))?,
+            None => helpcenter::attachments::Attachments::local(
+                &args.attachments_dir,
+                attachment_settings,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!("attachments folder {}: {e}", args.attachments_dir.display())
+            })?,
+        };
+        let attachments = Arc::new(attachments);
+        helpcenter::attachments::sweeper::start(db.clone(), attachments.clone());
+        state.attachments = Some(attachments);
         let write_limit = |action, writes, secs| {
             (writes > 0).then_some(WriteLimit {
                 action,

@@ -48,6 +48,9 @@ pub enum ApiError {
     /// Well-formed, but the content breaks a rule (422).
     #[error("unprocessable: {0:?}")]
     Unprocessable(Vec<InvalidParam>),
+    /// The body's bytes are not a type the service accepts (415).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The request body is larger than the service accepts (413).
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
@@ -225,6 +228,13 @@ impl IntoResponse for ApiError {
                 what,
                 Vec::new(),
             ),
+            ApiError::UnsupportedMediaType(why) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                why,
+                Vec::new(),
+            ),
             ApiError::PayloadTooLarge(why) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -389,6 +399,7 @@ impl From<sqlx::Error> for ApiError {
             },
             Some("P0403") => ApiError::Forbidden(message),
             Some("P0404") => ApiError::NotFound(message),
+            Some("P0413") => ApiError::PayloadTooLarge(message),
             Some("P0422") => ApiError::unprocessable("assignee", message),
             Some("42501") => ApiError::Forbidden("not allowed".into()),
             Some("23514") | Some("23503") | Some("22P02") | Some("22001") => {
@@ -425,6 +436,7 @@ fn field_of_constraint(name: &str) -> String {
         "ticket_messages_",
         "ticket_ratings_",
         "ticket_ccs_",
+        "ticket_attachments_",
         "tickets_",
         "profiles_",
     ]

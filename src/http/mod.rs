@@ -1,6 +1,7 @@
 //! HTTP: the router, shared state, middleware and handlers. Handlers parse input at the
 //! edge into the engine's types and never open the index writer or talk SQL themselves.
 
+pub mod attachments;
 pub mod auth;
 pub mod ccs;
 pub mod error;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub staff: Arc<reader::StaffCache>,
     /// Search insights' recorder (started by the caller with the database).
     pub recorder: Arc<crate::insights::Recorder>,
+    /// Where attachments' bytes are and their limits; `None`: uploads answer 503.
+    pub attachments: Option<Arc<crate::attachments::Attachments>>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             limits: Arc::new(Limits::default()),
             staff: Arc::default(),
             recorder: Arc::new(crate::insights::Recorder::disabled()),
+            attachments: None,
         }
     }
 
@@ -129,13 +133,42 @@ route_table! {
     "/readyz" => { get: readyz },
 }
 
+/// Routes whose request or answer streams (attachments): outside the API's body limit
+/// and request timeout, with limits of their own in their handlers. Listed for the
+/// OpenAPI test like [`ROUTES`].
+pub const STREAMING_ROUTES: &[(&str, &[&str])] = &[
+    ("/api/v1/uploads", &["post"]),
+    ("/api/v1/tickets/{id}/attachments/{attachment_id}", &["get"]),
+];
+
+fn streaming_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            STREAMING_ROUTES[0].0,
+            axum::routing::post(attachments::upload),
+        )
+        .route(
+            STREAMING_ROUTES[1].0,
+            axum::routing::get(attachments::download),
+        )
+}
+
 /// Builds the application router with its middleware.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = api_routes()
         .merge(crate::web::routes())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                )),
+        )
+        .merge(streaming_routes());
     api.with_state(state).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -155,12 +188,7 @@ pub fn router(state: AppState) -> Router {
             // cost a third as much as the search itself. Outside `hygiene`, so that it
             // reads error bodies uncompressed.
             .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
-            .layer(axum::middleware::from_fn(hygiene))
-            .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                REQUEST_TIMEOUT,
-            )),
+            .layer(axum::middleware::from_fn(hygiene)),
     )
 }
 

@@ -54,6 +54,8 @@ use crate::tickets::events::TicketEvent;
         tickets::post_message,
         super::satisfaction::rate,
         super::ccs::add,
+        super::attachments::upload,
+        super::attachments::download,
         super::ccs::remove,
         super::satisfaction::report,
         events::events,

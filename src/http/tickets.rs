@@ -15,6 +15,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, InvalidParam, Problem};
 use super::extract::ApiJson;
 use super::AppState;
+use crate::attachments::{UploadToken, MAX_FILES_PER_MESSAGE};
 use crate::db::Database;
 use crate::tickets::{
     queries, AssigneeFilter, Body, Category, Cursor, ListQuery, Message, NewTicket, Priority,
@@ -225,6 +226,11 @@ pub struct CreateTicketBody {
     #[serde(default)]
     #[schema(value_type = Option<Uuid>)]
     via_followup_source_id: Option<String>,
+    /// Tokens of the caller's uploads (`POST /api/v1/uploads`) to attach to the first
+    /// message, at most 10.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    uploads: Vec<String>,
 }
 
 /// Parses a create request, collecting every problem at once.
@@ -275,6 +281,9 @@ pub fn parse_new_ticket(
             }
         },
     };
+    let uploads = parse_uploads(&body.uploads)
+        .map_err(|r| problems.push(r))
+        .unwrap_or_default();
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str() {
@@ -296,8 +305,46 @@ pub fn parse_new_ticket(
             idempotency_key,
             insight_session: None,
             via_followup_source_id,
+            uploads,
         }),
         _ => Err(ApiError::Unprocessable(problems)),
+    }
+}
+
+/// The `uploads` of a new ticket or a reply: upload tokens, each once, at most
+/// [`MAX_FILES_PER_MESSAGE`].
+fn parse_uploads(raw: &[String]) -> Result<Vec<UploadToken>, InvalidParam> {
+    if raw.len() > MAX_FILES_PER_MESSAGE {
+        return Err(param(
+            "uploads",
+            format!("a message has at most {MAX_FILES_PER_MESSAGE} files"),
+        ));
+    }
+    let mut tokens: Vec<UploadToken> = Vec::with_capacity(raw.len());
+    for t in raw {
+        let token = UploadToken::parse(t).ok_or_else(|| {
+            param(
+                "uploads",
+                "must be upload tokens that POST /api/v1/uploads returned",
+            )
+        })?;
+        if tokens.contains(&token) {
+            return Err(param("uploads", "names the same upload twice"));
+        }
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
+/// The most bytes one message's files may have together; uploads named without a store
+/// configured are refused (503).
+fn max_message_bytes(state: &AppState, uploads: usize) -> Result<u64, ApiError> {
+    match &state.attachments {
+        Some(a) => Ok(a.settings.max_message_bytes),
+        None if uploads > 0 => Err(ApiError::Unavailable(
+            "attachments are not configured".into(),
+        )),
+        None => Ok(0),
     }
 }
 
@@ -336,6 +383,7 @@ pub async fn create(
         new.body.as_str().to_string(),
     );
     let limit = state.limits.new_tickets;
+    let max_bytes = max_message_bytes(&state, new.uploads.len())?;
     take_local_write_token(state.limits.new_tickets_here.as_ref(), &claims, "tickets")?;
     let followup_of = new.via_followup_source_id;
     let mut new = new;
@@ -349,7 +397,9 @@ pub async fn create(
     }
     let created = db
         .write_as(&claims, move |conn, session| {
-            Box::pin(async move { queries::create(conn, session, &new, limit.as_ref()).await })
+            Box::pin(async move {
+                queries::create(conn, session, &new, limit.as_ref(), max_bytes).await
+            })
         })
         .await?;
     // Suggestions are a courtesy: a knowledge base still loading never fails a ticket.
@@ -484,6 +534,10 @@ pub struct PostMessageBody {
     /// An internal note, visible to agents and admins only (agents and admins only).
     #[serde(default)]
     internal: bool,
+    /// Tokens of the caller's uploads (`POST /api/v1/uploads`) to attach, at most 10.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    uploads: Vec<String>,
 }
 
 /// Reply to a ticket
@@ -513,6 +567,8 @@ pub async fn post_message(
     ApiJson(input): ApiJson<PostMessageBody>,
 ) -> Result<Response, ApiError> {
     let body = Body::parse(&input.body).map_err(|r| ApiError::unprocessable("body", r))?;
+    let uploads = parse_uploads(&input.uploads).map_err(|p| ApiError::Unprocessable(vec![p]))?;
+    let max_bytes = max_message_bytes(&state, uploads.len())?;
     let internal = input.internal;
     let limit = state.limits.replies;
     let db = db(&state)?;
@@ -529,7 +585,9 @@ pub async fn post_message(
                         None => not_found(),
                     }));
                 }
-                let message = queries::post_message(conn, session, id, &body, internal).await?;
+                let message =
+                    queries::post_message(conn, session, id, &body, internal, &uploads, max_bytes)
+                        .await?;
                 if let (Some(_), Some(limit)) = (&message, &limit) {
                     // Counted once the reply exists; beyond the limit the transaction
                     // aborts and the reply is not stored.

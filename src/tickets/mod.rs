@@ -261,6 +261,8 @@ pub struct NewTicket {
     /// The closed ticket this one follows up (the database checks that the caller may
     /// see it and that it is closed).
     pub via_followup_source_id: Option<TicketId>,
+    /// The caller's uploads to attach to the first message.
+    pub uploads: Vec<crate::attachments::UploadToken>,
 }
 
 /// A change to a ticket.
@@ -341,6 +343,8 @@ pub struct Message {
     /// Posted.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Its files, as uploaded.
+    pub attachments: Vec<crate::attachments::Attachment>,
 }
 
 /// One entry of a ticket's timeline.
@@ -362,6 +366,9 @@ pub enum TimelineEntry {
         /// When.
         #[serde(with = "time::serde::rfc3339")]
         created_at: OffsetDateTime,
+        /// Its files, as uploaded (download each with
+        /// `GET /api/v1/tickets/{id}/attachments/{attachment_id}`).
+        attachments: Vec<crate::attachments::Attachment>,
     },
     /// A follow-up link: a ticket opened from this one (`relation` `follow_up`, at its
     /// creation) or the ticket this one follows up (`source`, at this one's creation).

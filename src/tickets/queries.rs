@@ -218,6 +218,7 @@ pub async fn create(
     session: Session,
     new: &NewTicket,
     limit: Option<&crate::limits::WriteLimit>,
+    max_message_bytes: u64,
 ) -> Result<Created, sqlx::Error> {
     let sql = format!(
         "insert into public.tickets as t (requester_id, subject, priority, category, idempotency_key, insight_session, via_followup_source_id) \
@@ -258,24 +259,38 @@ pub async fn create(
     if let Some(limit) = limit {
         take_write_token(conn, limit).await?;
     }
-    sqlx::query(
-        "insert into public.ticket_messages (ticket_id, author_id, body) values ($1, $2, $3)",
+    let message: Uuid = sqlx::query_scalar(
+        "insert into public.ticket_messages (ticket_id, author_id, body) values ($1, $2, $3) \
+         returning id",
     )
     .bind(ticket.id)
     .bind(session.user_id)
     .bind(new.body.as_str())
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
+    .await?;
+    crate::attachments::queries::attach(
+        conn,
+        ticket.id,
+        message,
+        session.user_id,
+        &new.uploads,
+        max_message_bytes,
+    )
     .await?;
     Ok(Created::New(ticket))
 }
 
-/// Posts a message; `None` when the ticket does not exist or is not visible.
+/// Posts a message with the caller's `uploads` attached (all or none: see
+/// [`crate::attachments::queries::attach`]); `None` when the ticket does not exist or is
+/// not visible.
 pub async fn post_message(
     conn: &mut PgConnection,
     session: Session,
     ticket: TicketId,
     body: &Body,
     internal: bool,
+    uploads: &[crate::attachments::UploadToken],
+    max_message_bytes: u64,
 ) -> Result<Option<Message>, sqlx::Error> {
     let row: Option<(Uuid, Uuid, Uuid, String, bool, OffsetDateTime)> = sqlx::query_as(
         "insert into public.ticket_messages (ticket_id, author_id, body, internal) \
@@ -288,16 +303,27 @@ pub async fn post_message(
     .bind(internal)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(
-        |(id, ticket_id, author_id, body, internal, created_at)| Message {
-            id,
-            ticket_id,
-            author_id,
-            body,
-            internal,
-            created_at,
-        },
-    ))
+    let Some((id, ticket_id, author_id, body, internal, created_at)) = row else {
+        return Ok(None);
+    };
+    let attachments = crate::attachments::queries::attach(
+        conn,
+        ticket_id,
+        id,
+        session.user_id,
+        uploads,
+        max_message_bytes,
+    )
+    .await?;
+    Ok(Some(Message {
+        id,
+        ticket_id,
+        author_id,
+        body,
+        internal,
+        created_at,
+        attachments,
+    }))
 }
 
 /// Applies `patch`; `None` when the ticket does not exist or is not visible.
@@ -328,11 +354,11 @@ pub async fn update(
 /// A page of a ticket's timeline as one statement, for a request (the `hc_*` wrapper
 /// sets up RLS for the claims in $1) or for the benchmark's baseline.
 const HC_TIMELINE_PAGE_SQL: &str = "select kind, sort_key, id, author_id, author_name, body, \
-     internal, from_status, to_status, created_at \
+     internal, from_status, to_status, created_at, attachments \
      from public.hc_ticket_timeline_page($1, $2, $3, $4, $5)";
 /// $1 is whether the caller is staff, so that both statements take the caller first.
 const TIMELINE_PAGE_SQL: &str = "select kind, sort_key, id, author_id, author_name, body, \
-     internal, from_status, to_status, created_at \
+     internal, from_status, to_status, created_at, attachments \
      from public.ticket_timeline_page($2, $3, $4, $5, $1)";
 
 #[derive(sqlx::FromRow)]
@@ -347,6 +373,7 @@ struct TimelineRow {
     from_status: Option<String>,
     to_status: Option<String>,
     created_at: Option<OffsetDateTime>,
+    attachments: Option<sqlx::types::Json<Vec<crate::attachments::Attachment>>>,
 }
 
 /// One page of a ticket's timeline, oldest first (a message before the status change it
@@ -406,6 +433,7 @@ pub async fn timeline(
                 body: r.body.unwrap_or_default(),
                 internal: r.internal.unwrap_or(false),
                 created_at,
+                attachments: r.attachments.map(|a| a.0).unwrap_or_default(),
             },
             "followup" => TimelineEntry::Followup {
                 ticket_id: Uuid::parse_str(&id).map_err(|e| decode_error(e.to_string()))?,

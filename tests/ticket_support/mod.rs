@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use helpcenter::attachments::{AttachmentSettings, Attachments};
 use helpcenter::auth::jwks::{JwksCache, JwksSource};
 use helpcenter::auth::keys::{generate_es256, Signer};
 use helpcenter::auth::{JwtKeys, Role};
@@ -54,6 +55,9 @@ pub struct TestApp {
     /// The service's search-insights recorder (writing every 100 ms, settling
     /// as-you-type searches for 300 ms).
     pub recorder: Arc<Recorder>,
+    /// The service's attachments (files in a folder of the test's own; an upload is
+    /// abandoned after 2 s without bytes).
+    pub attachments: Arc<Attachments>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -213,6 +217,17 @@ pub async fn spawn_service_with(
         recorder.start(db.clone());
     }
     state.recorder = recorder.clone();
+    let attachments = Arc::new(
+        Attachments::local(
+            &dir.path().join("files"),
+            AttachmentSettings {
+                upload_idle_timeout: Duration::from_secs(2),
+                ..AttachmentSettings::default()
+            },
+        )
+        .expect("attachments folder"),
+    );
+    state.attachments = Some(attachments.clone());
     tokio::spawn(async move {
         let _ = server::serve_with(listener, state, options, async move {
             let _ = rx.await;
@@ -237,6 +252,7 @@ pub async fn spawn_service_with(
         database_url,
         db_name,
         recorder,
+        attachments,
         shutdown: Some(tx),
         _dir: dir,
     }
