@@ -25,6 +25,7 @@ start_live_server() {
   base="http://127.0.0.1:$port"
   cp -r articles "$work/articles"
   "$bin" serve --articles "$work/articles" --index "$work/index" --bind "127.0.0.1:$port" --no-watch \
+    --attachments-dir "$work/attachments" \
     >"$work/server.log" 2>&1 &
   live_server=$!
   trap stop_live_server EXIT

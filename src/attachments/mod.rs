@@ -116,6 +116,13 @@ impl Attachments {
         })
     }
 
+    /// The file of an attachment's bytes, on a local store.
+    pub fn local_path(&self, id: Uuid) -> Option<PathBuf> {
+        self.local_root
+            .as_ref()
+            .map(|root| root.join("attachments").join(id.to_string()))
+    }
+
     /// The key of an attachment's bytes: derived from its id, never from a file name
     /// (migration 0020 derives the same in `storage_key`).
     pub fn key_of(id: Uuid) -> StorePath {

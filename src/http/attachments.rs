@@ -187,6 +187,16 @@ pub async fn upload(
             .finish()
             .await
             .map_err(|e| Stop::Answer(storage_error(e)))?;
+        // On the local disk, the bytes reach the disk before the row is committed: a
+        // machine that crashes after the commit still has the whole file.
+        if let Some(path) = files.local_path(id) {
+            let synced = async { tokio::fs::File::open(&path).await?.sync_all().await };
+            synced.await.map_err(|e| {
+                Stop::Answer(ApiError::Unavailable(format!(
+                    "the attachments' disk failed: {e}"
+                )))
+            })?;
+        }
         Ok::<_, Stop>((content_type, size, hex(&hasher.finalize())))
     })
     .await;
@@ -311,7 +321,15 @@ pub async fn download(
     } else {
         "attachment"
     };
-    let mut response = Response::new(Body::from_stream(stored.into_stream()));
+    let body = match stored.payload {
+        // A local file: read in large chunks (the store's own stream reads 8 KiB at a
+        // time, a third of the disk's speed).
+        object_store::GetResultPayload::File(file, _) => {
+            Body::from_stream(file_chunks(tokio::fs::File::from_std(file)))
+        }
+        _ => Body::from_stream(stored.into_stream()),
+    };
+    let mut response = Response::new(body);
     let h = response.headers_mut();
     let value = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
     h.insert(header::CONTENT_TYPE, value(&content_type));
@@ -340,6 +358,25 @@ pub async fn download(
         HeaderValue::from_static("identity"),
     );
     Ok(response)
+}
+
+/// A file's bytes in chunks of 256 KiB: flat memory, few reads.
+fn file_chunks(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = file?;
+        let mut buf = vec![0u8; 256 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(axum::body::Bytes::from(buf)), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266): the

@@ -32,9 +32,10 @@ pub const CATEGORY_PAGE_SIZE: usize = 50;
 pub const RECENT: usize = 6;
 
 /// What the pages allow: their own scripts, styles and requests only (no inline
-/// script, no CDN), images also from https (articles may show them).
+/// script, no CDN), images also from https (articles may show them) and `blob:` (the
+/// portal shows attached images it fetched with the customer's token).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data: https:; connect-src 'self'; font-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The page routes (not part of the API document: they answer HTML).

@@ -477,6 +477,88 @@ async function storyInsights() {
   }
 }
 
+// ---- g. the portal a Zendesk user expects: a file, a colleague copied, a rating, a
+// follow-up of the closed ticket ----
+const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
+async function storyPortalFeatures() {
+  const sub = randomUUID();
+  const colleagueSub = randomUUID();
+  const colleagueEmail = `c-${colleagueSub.slice(0, 8)}@example.com`;
+  const colleague = mint(colleagueSub, colleagueEmail);
+  const asUser = (bearer, path, method = 'GET', body) => fetch(`${BASE}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  check((await asUser(colleague, '/api/v1/tickets')).ok, 'the colleague\'s first request makes their profile');
+  const agentSub = randomUUID();
+  execFileSync(BIN, ['users', 'set-role', agentSub, 'agent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const agent = mint(agentSub, 'agent-g@example.com');
+  const subject = 'Label printer prints blank pages';
+  const { context, page, problems } = await open();
+  try {
+    await page.goto(signInLink(sub, `g-${sub.slice(0, 8)}@example.com`));
+    await page.locator('#signed-in').waitFor({ state: 'visible' });
+    await page.click('#new-link');
+    await page.fill('#new-subject', subject);
+    await page.fill('#new-body', 'A screenshot is attached.');
+    await page.setInputFiles('#new-files', { name: 'screen.png', mimeType: 'image/png', buffer: PNG_1PX });
+    await page.locator('#new-form .file-list li.uploaded').waitFor().catch(async () => {
+      throw new Failure(`the picked file should upload, list: ${await page.textContent('#new-form .file-list')}`);
+    });
+    await Promise.all([page.waitForURL(/#ticket\/[0-9a-f-]{36}$/), page.click('#new-form button[type="submit"]')]);
+    const id = page.url().split('#ticket/')[1];
+    await page.locator('#timeline .attachments button', { hasText: 'screen.png' }).waitFor().catch(() => {
+      throw new Failure('the first message should list its attachment');
+    });
+    await until(async () => ((await page.locator('#timeline .attachments img').getAttribute('src')) || '').startsWith('blob:'),
+      'the attached image should show in the timeline');
+
+    await page.fill('#ticket-ccs input', colleagueEmail);
+    await page.click('#ticket-ccs button[type="submit"]');
+    await page.locator('#ticket-ccs li', { hasText: colleagueEmail }).waitFor().catch(async () => {
+      throw new Failure(`the colleague should be listed as copied; error: ${await page.textContent('#portal-error')}`);
+    });
+    check((await asUser(colleague, `/api/v1/tickets/${id}`)).status === 200, 'the copied colleague reads the ticket');
+
+    check((await asUser(agent, `/api/v1/tickets/${id}`, 'PATCH', { status: 'solved' })).ok, 'the agent solves the ticket');
+    await page.reload();
+    await page.locator('#ticket-rating form').waitFor().catch(() => {
+      throw new Failure('a solved ticket asks its requester for a rating');
+    });
+    await page.click('#ticket-rating button[value="good"]');
+    await page.locator('#ticket-rating', { hasText: 'You rated this answer good' }).waitFor().catch(() => {
+      throw new Failure('the rating should be shown once given');
+    });
+
+    check((await asUser(agent, `/api/v1/tickets/${id}`, 'PATCH', { status: 'closed' })).ok, 'the agent closes the ticket');
+    await page.reload();
+    await page.locator('#open-followup').waitFor({ state: 'visible' }).catch(() => {
+      throw new Failure('a closed ticket offers a follow-up');
+    });
+    check(await page.locator('#reply-form').isHidden(), 'a closed ticket takes no reply');
+    await page.click('#open-followup');
+    await page.locator('#followup-of', { hasText: subject }).waitFor();
+    await page.fill('#new-subject', 'Blank pages again');
+    await page.fill('#new-body', 'The problem is back.');
+    await Promise.all([
+      page.waitForURL((u) => /#ticket\//.test(u.toString()) && !u.toString().includes(id)),
+      page.click('#new-form button[type="submit"]'),
+    ]);
+    await page.locator('#timeline li.event', { hasText: 'Follow-up of' }).waitFor().catch(() => {
+      throw new Failure('the follow-up\'s timeline should link to its source');
+    });
+    await page.click('#timeline li.event a');
+    await page.locator('#timeline li.event', { hasText: 'Followed up in' }).waitFor().catch(() => {
+      throw new Failure('the source\'s timeline should link to its follow-up');
+    });
+    noProblems(problems, 'portal features');
+  } finally {
+    await context.close();
+  }
+}
+
 // ---- d. screenshots at phone and desktop widths ----
 async function storyScreenshots() {
   const shots = [];
@@ -519,6 +601,7 @@ const stories = [
   ['d. screenshots', storyScreenshots],
   ['e. articles for some readers: signed out, signed in on the portal, signed out', storyAudiences],
   ['f. search insights: a missed search on the agents\' page', storyInsights],
+  ['g. the portal: a file, a colleague copied, a rating, a follow-up', storyPortalFeatures],
 ];
 let passed = 0;
 let failed = 0;

@@ -315,6 +315,13 @@ more.addEventListener('click', async () => {
 
 function entry(e) {
   const li = el('li');
+  if (e.type === 'followup') {
+    li.className = 'event';
+    const a = el('a', '', e.subject);
+    a.href = `#ticket/${encodeURIComponent(e.ticket_id)}`;
+    li.append(e.relation === 'source' ? 'Follow-up of ' : 'Followed up in ', a, ' · ', time(e.created_at, true));
+    return li;
+  }
   if (e.type === 'status_change') {
     li.className = 'event';
     li.append(`Status changed from ${label(e.from_status)} to ${label(e.to_status)} · `, time(e.created_at, true));
@@ -325,8 +332,196 @@ function entry(e) {
   const head = el('div', 'message-head');
   head.append(el('strong', '', mine ? 'You' : e.author_name || 'Support team'), time(e.created_at, true));
   li.append(head, el('p', 'body', e.body));
+  if (e.attachments && e.attachments.length) li.append(attachmentList(e.attachments));
   return li;
 }
+
+// ---- attachments ----
+
+const kb = (n) => (n < 1024 * 1024 ? `${Math.max(1, Math.round(n / 1024))} KB` : `${(n / 1048576).toFixed(1)} MB`);
+
+/** An attachment's bytes as a blob: URL (downloads need the bearer token). */
+async function fileUrl(f, inline) {
+  const res = await fetch(`/api/v1/tickets/${encodeURIComponent(openedId)}/attachments/${encodeURIComponent(f.id)}${inline ? '?inline=true' : ''}`,
+    { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new ApiError(res.status, 'That file could not be downloaded.');
+  return URL.createObjectURL(await res.blob());
+}
+
+function attachmentList(files) {
+  const ul = el('ul', 'attachments');
+  for (const f of files) {
+    const li = el('li');
+    const b = el('button', 'link', `${f.file_name} (${kb(f.size)})`);
+    b.type = 'button';
+    b.addEventListener('click', () => fileUrl(f).then((url) => {
+      const a = el('a');
+      a.href = url;
+      a.download = f.file_name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    }).catch(fail));
+    li.append(b);
+    if (/^image\//.test(f.content_type)) {
+      const img = el('img');
+      img.alt = f.file_name;
+      fileUrl(f, true).then((url) => { img.src = url; }).catch(() => img.remove());
+      li.append(img);
+    }
+    ul.append(li);
+  }
+  return ul;
+}
+
+/** Sends one file to /api/v1/uploads with progress; its upload token. */
+function sendFile(file, bar) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/v1/uploads?filename=${encodeURIComponent(file.name)}`);
+    xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100); };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status === 201 && body) resolve(body.token);
+      else reject(new ApiError(xhr.status, body && body.detail));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'The file could not be sent. Check your connection and try again.'));
+    xhr.send(file);
+  });
+}
+
+/** A form's files: picked or dropped, each uploaded at once with a progress bar. */
+function filePicker(form, input) {
+  const list = form.querySelector('.file-list');
+  let items = [];
+  const add = (files) => {
+    for (const file of files) {
+      const li = el('li', '', `${file.name} (${kb(file.size)}) `);
+      const bar = el('progress');
+      bar.max = 100;
+      bar.value = 0;
+      const remove = el('button', 'link', 'Remove');
+      remove.type = 'button';
+      li.append(bar, ' ', remove);
+      list.append(li);
+      const item = { li };
+      item.done = sendFile(file, bar).then((t) => { item.token = t; li.classList.add('uploaded'); }, (err) => {
+        li.classList.add('failed');
+        li.append(el('span', 'error', ` ${err.detail || 'Upload failed'}`));
+        throw err;
+      });
+      item.done.catch(() => { /* shown in the list */ });
+      remove.addEventListener('click', () => { items = items.filter((i) => i !== item); li.remove(); });
+      items.push(item);
+    }
+  };
+  input.addEventListener('change', () => { add(input.files); input.value = ''; });
+  form.addEventListener('dragover', (e) => { e.preventDefault(); form.classList.add('dragging'); });
+  form.addEventListener('dragleave', () => form.classList.remove('dragging'));
+  form.addEventListener('drop', (e) => {
+    e.preventDefault();
+    form.classList.remove('dragging');
+    add(e.dataTransfer.files);
+  });
+  return {
+    async tokens() {
+      await Promise.all(items.map((i) => i.done));
+      return items.map((i) => i.token);
+    },
+    clear() { items = []; list.replaceChildren(); },
+  };
+}
+
+const replyFiles = filePicker(els.replyForm, $('reply-files'));
+const newFiles = filePicker(els.newForm, $('new-files'));
+
+// ---- CCs and the rating ----
+
+function reload() {
+  if (current) openTicket(current.id);
+}
+
+function showCcs(t) {
+  const box = $('ticket-ccs');
+  box.replaceChildren();
+  const mine = claims && t.requester_id === claims.sub && t.status !== 'closed';
+  const ccs = t.ccs || [];
+  if (ccs.length) {
+    const ul = el('ul', 'cc-list');
+    for (const c of ccs) {
+      const li = el('li', '', c.email || c.display_name);
+      if (mine) {
+        const x = el('button', 'link', 'Remove');
+        x.type = 'button';
+        x.addEventListener('click', () => api(`/api/v1/tickets/${encodeURIComponent(t.id)}/ccs/${encodeURIComponent(c.user_id)}`, { method: 'DELETE' }).then(reload, fail));
+        li.append(' ', x);
+      }
+      ul.append(li);
+    }
+    box.append(el('span', 'meta', 'Copied: '), ul);
+  }
+  if (!mine) return;
+  const form = el('form', 'cc-form');
+  const input = el('input');
+  input.type = 'email';
+  input.required = true;
+  input.placeholder = 'colleague@example.com';
+  input.setAttribute('aria-label', 'Copy a colleague by email');
+  const b = el('button', 'secondary', 'Copy');
+  b.type = 'submit';
+  form.append(el('span', 'meta', 'Copy a colleague:'), input, b);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    api(`/api/v1/tickets/${encodeURIComponent(t.id)}/ccs`, { method: 'POST', body: { email: input.value } }).then(reload, fail);
+  });
+  box.append(form);
+}
+
+const REASONS = { not_solved: 'My problem is not solved', too_slow: 'It took too long', unhelpful: 'The answer did not help', impolite: 'The tone was not right', other: 'Something else' };
+
+function showRating(t) {
+  const box = $('ticket-rating');
+  box.replaceChildren();
+  const r = t.satisfaction;
+  const said = r ? `You rated this answer ${r.score}${r.reason ? ` (${REASONS[r.reason] || label(r.reason)})` : ''}.` : '';
+  if (t.status !== 'solved' || !claims || t.requester_id !== claims.sub) {
+    if (r) box.append(el('p', 'meta', said));
+    return;
+  }
+  const form = el('form', 'stack rating-form');
+  form.append(el('h3', '', 'How did we do?'));
+  if (r) form.append(el('p', 'meta', `${said} You can change it until the ticket closes.`));
+  const reason = el('select');
+  reason.setAttribute('aria-label', 'What went wrong?');
+  reason.append(el('option', '', 'What went wrong? (optional)'));
+  reason.firstChild.value = '';
+  for (const [k, v] of Object.entries(REASONS)) { const o = el('option', '', v); o.value = k; reason.append(o); }
+  const comment = el('textarea');
+  comment.rows = 2;
+  comment.maxLength = 2000;
+  comment.setAttribute('aria-label', 'Comment (optional)');
+  const row = el('div', 'rating-buttons');
+  for (const score of ['good', 'bad']) {
+    const b = el('button', score === 'good' ? '' : 'secondary', score === 'good' ? 'Good, I\'m satisfied' : 'Bad, I\'m not satisfied');
+    b.type = 'submit';
+    b.value = score;
+    row.append(b);
+  }
+  form.append(row, reason, comment);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const score = e.submitter ? e.submitter.value : 'good';
+    const body = { score };
+    if (score === 'bad' && reason.value) body.reason = reason.value;
+    if (comment.value.trim()) body.comment = comment.value;
+    api(`/api/v1/tickets/${encodeURIComponent(t.id)}/satisfaction`, { method: 'PUT', body }).then(reload, fail);
+  });
+  box.append(form);
+}
+
+// A follow-up of a closed ticket, opened from its closed note.
+let followupOf = null;
 
 async function loadTimeline(id) {
   const entries = [];
@@ -353,10 +548,17 @@ function showTicket(t) {
   const closed = t.status === 'closed';
   els.replyForm.hidden = closed;
   if (!closedNote) {
-    closedNote = el('p', 'closed-note', 'This ticket is closed. Open a new ticket if you need more help.');
+    closedNote = el('p', 'closed-note', 'This ticket is closed. Still need help? ');
+    const a = el('a', 'button', 'Open a follow-up');
+    a.href = '#new';
+    a.id = 'open-followup';
+    a.addEventListener('click', () => { followupOf = current && { id: current.id, subject: current.subject }; });
+    closedNote.append(a);
     els.replyForm.after(closedNote);
   }
   closedNote.hidden = !closed;
+  showCcs(t);
+  showRating(t);
 }
 
 async function openTicket(id, focus) {
@@ -370,6 +572,8 @@ async function openTicket(id, focus) {
   els.timeline.replaceChildren();
   els.replyForm.hidden = true;
   if (closedNote) closedNote.hidden = true;
+  $('ticket-ccs').replaceChildren();
+  $('ticket-rating').replaceChildren();
   try {
     const [t, entries] = await Promise.all([
       api(`/api/v1/tickets/${encodeURIComponent(id)}`),
@@ -395,7 +599,9 @@ els.replyForm.addEventListener('submit', async (e) => {
   showError('');
   busy(els.replyForm, true, 'Sending…');
   try {
-    await api(`/api/v1/tickets/${encodeURIComponent(id)}/messages`, { method: 'POST', body: { body } });
+    const uploads = await replyFiles.tokens();
+    await api(`/api/v1/tickets/${encodeURIComponent(id)}/messages`, { method: 'POST', body: { body, uploads } });
+    replyFiles.clear();
     if (current && current.id === id) els.replyBody.value = '';
     const [t, entries] = await Promise.all([api(`/api/v1/tickets/${encodeURIComponent(id)}`), loadTimeline(id)]);
     if (current && current.id === id) {
@@ -464,12 +670,17 @@ els.newForm.addEventListener('submit', async (e) => {
   showError('');
   busy(els.newForm, true, 'Creating…');
   try {
+    const uploads = await newFiles.tokens();
+    const fields = { subject, body, uploads };
+    if (followupOf) fields.via_followup_source_id = followupOf.id;
     const t = await api('/api/v1/tickets', {
       method: 'POST',
       headers: { 'Idempotency-Key': idempotencyKey },
-      body: { subject, body },
+      body: fields,
     });
     idempotencyKey = null;
+    followupOf = null;
+    newFiles.clear();
     els.newForm.reset();
     els.suggested.hidden = true;
     els.suggested.querySelector('ul').replaceChildren();
@@ -504,6 +715,10 @@ function route(focus) {
     current = null;
     viewSeq++;
   }
+  const note = $('followup-of');
+  if (!isNew) followupOf = null;
+  note.hidden = !followupOf;
+  note.textContent = followupOf ? `Follow-up of “${followupOf.subject}”` : '';
   if (isNew && focus) els.newSubject.focus();
 }
 
