@@ -156,12 +156,7 @@ async fn a_copied_colleague_reads_and_replies_but_never_sees_internal_notes() {
         .await;
     assert_problem(&r, StatusCode::FORBIDDEN);
     let mut conn = app.owner_conn().await;
-    let mut tx = sqlx::Connection::begin(&mut conn).await.expect("begin");
-    sqlx::query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)")
-        .bind(json!({"sub": bob.id, "role": "authenticated"}).to_string())
-        .execute(&mut *tx)
-        .await
-        .expect("become bob");
+    let mut tx = TestApp::as_user(&mut conn, &bob).await;
     let internal: i64 =
         sqlx::query_scalar("select count(*) from public.ticket_messages where internal")
             .fetch_one(&mut *tx)

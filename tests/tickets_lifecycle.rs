@@ -346,14 +346,7 @@ async fn a_solved_ticket_is_rated_by_its_requester_and_the_rating_freezes_when_i
     assert_eq!(t.body["satisfaction"]["score"], "bad");
     // Another customer never reads it, not even through the table.
     let mut conn = app.owner_conn().await;
-    let mut tx = sqlx::Connection::begin(&mut conn).await.expect("begin");
-    sqlx::query(
-        "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)",
-    )
-    .bind(json!({"sub": bob.id, "role": "authenticated"}).to_string())
-    .execute(&mut *tx)
-    .await
-    .expect("become bob");
+    let mut tx = TestApp::as_user(&mut conn, &bob).await;
     let seen: i64 = sqlx::query_scalar("select count(*) from public.ticket_ratings")
         .fetch_one(&mut *tx)
         .await

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::request::Parts;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,7 +18,8 @@ use uuid::Uuid;
 
 use super::auth::AuthUser;
 use super::error::{ApiError, Problem};
-use super::tickets::{db, not_found};
+use super::extract::IdPair;
+use super::tickets::db;
 use super::AppState;
 use crate::attachments::queries::{self, StoredFile};
 use crate::attachments::sniff::{self, SNIFF_BYTES};
@@ -245,24 +245,6 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The `{id}` and `{attachment_id}` of a download; anything but two UUIDs is not found.
-#[derive(Debug, Clone, Copy)]
-pub struct AttachmentPath(pub Uuid, pub Uuid);
-
-impl<S: Send + Sync> FromRequestParts<S> for AttachmentPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path((ticket, id)) = Path::<(String, String)>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| not_found())?;
-        match (Uuid::parse_str(&ticket), Uuid::parse_str(&id)) {
-            (Ok(t), Ok(a)) => Ok(AttachmentPath(t, a)),
-            _ => Err(ApiError::NotFound("no such attachment".into())),
-        }
-    }
-}
-
 /// Download an attachment
 ///
 /// The file's bytes, to whoever may read the message it is attached to. Always with
@@ -286,7 +268,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AttachmentPath {
 pub async fn download(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    AttachmentPath(ticket, id): AttachmentPath,
+    IdPair(ticket, id): IdPair,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let files = files(&state)?.clone();

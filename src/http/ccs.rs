@@ -2,18 +2,16 @@
 //! change what (migration 0019); a removal takes effect for every read and event
 //! stream at once, since each asks the policies again.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::auth::AuthUser;
 use super::error::{ApiError, Problem};
-use super::extract::ApiJson;
-use super::tickets::{db, not_found, TicketPath};
+use super::extract::{ApiJson, IdPair};
+use super::tickets::{db, TicketPath};
 use super::AppState;
 use crate::tickets::ccs::{self, Cc, CcEmail};
 use crate::tickets::{queries, TicketId};
@@ -81,24 +79,6 @@ pub async fn add(
     Ok(Json(TicketCcs { ccs: list }).into_response())
 }
 
-/// The `{id}` and `{user_id}` of a CC's path; anything but two UUIDs is not found.
-#[derive(Debug, Clone, Copy)]
-pub struct CcPath(pub TicketId, pub Uuid);
-
-impl<S: Send + Sync> FromRequestParts<S> for CcPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path((ticket, user)) = Path::<(String, String)>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| not_found())?;
-        match (TicketId::parse(&ticket), Uuid::parse_str(&user)) {
-            (Some(t), Ok(u)) => Ok(CcPath(t, u)),
-            _ => Err(not_found()),
-        }
-    }
-}
-
 /// Remove a CC
 ///
 /// The requester or an agent removes a user from the ticket's CCs, or a CC'd user
@@ -122,12 +102,12 @@ impl<S: Send + Sync> FromRequestParts<S> for CcPath {
 pub async fn remove(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
-    CcPath(id, user): CcPath,
+    IdPair(ticket, user): IdPair,
 ) -> Result<Response, ApiError> {
     let db = db(&state)?;
     let removed = db
         .write_as(&claims, move |conn, _| {
-            Box::pin(async move { ccs::remove(conn, id, user).await })
+            Box::pin(async move { ccs::remove(conn, TicketId(ticket), user).await })
         })
         .await?;
     if removed {

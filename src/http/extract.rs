@@ -1,7 +1,8 @@
 //! Extractors whose rejections are problem+json like every other error.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
@@ -62,6 +63,30 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ArticlePath {
             Err(_) => Err(ApiError::NotFound(
                 "no published article at this address (it is not valid UTF-8)".into(),
             )),
+        }
+    }
+}
+
+/// The two ids of a path like `/api/v1/tickets/{id}/ccs/{user_id}`: a ticket's and
+/// another's. Anything but two UUIDs (even bytes that are not UTF-8) is not found, like
+/// an unknown id: no probing by format.
+#[derive(Debug, Clone, Copy)]
+pub struct IdPair(pub uuid::Uuid, pub uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPair {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let not_found = || ApiError::NotFound("no such ticket".into());
+        let Path((first, second)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        match (
+            uuid::Uuid::parse_str(&first),
+            uuid::Uuid::parse_str(&second),
+        ) {
+            (Ok(a), Ok(b)) => Ok(IdPair(a, b)),
+            _ => Err(not_found()),
         }
     }
 }

@@ -471,6 +471,24 @@ impl TestApp {
         ticket
     }
 
+    /// A transaction on `conn` as `user` under Row Level Security, the way PostgREST
+    /// sets one up (role and claims in one statement): what the user could read by
+    /// reaching the database directly.
+    pub async fn as_user<'c>(
+        conn: &'c mut PgConnection,
+        user: &User,
+    ) -> sqlx::Transaction<'c, sqlx::Postgres> {
+        let mut tx = sqlx::Connection::begin(conn).await.expect("begin");
+        sqlx::query(
+            "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)",
+        )
+        .bind(json!({"sub": user.id, "role": "authenticated"}).to_string())
+        .execute(&mut *tx)
+        .await
+        .expect("become the user");
+        tx
+    }
+
     /// An owner connection to the test database (bypasses nothing by itself; the owner
     /// is a superuser locally).
     pub async fn owner_conn(&self) -> PgConnection {
