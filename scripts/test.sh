@@ -35,4 +35,5 @@ cargo build --locked --benches
 
 bash scripts/pg-up.sh >/dev/null
 bash scripts/api-contract.sh
+bash scripts/s3-attachments.sh
 bash scripts/browser-tests.sh

@@ -5,7 +5,8 @@
 # `work` (a scratch folder removed on exit) and exports DATABASE_URL and, for the
 # asymmetric path Supabase uses, a fresh ES256 key: JWT_JWKS_FILE (the server verifies
 # with it, HS256 refused) and HELPCENTER_TOKEN_KEY (so `$bin token ...` mints ES256
-# tokens the server accepts). Expects `log` to be defined.
+# tokens the server accepts). Extra `serve` options may be given in the array
+# LIVE_SERVER_ARGS. Expects `log` to be defined.
 
 start_live_server() {
   local name="$1"
@@ -25,7 +26,7 @@ start_live_server() {
   base="http://127.0.0.1:$port"
   cp -r articles "$work/articles"
   "$bin" serve --articles "$work/articles" --index "$work/index" --bind "127.0.0.1:$port" --no-watch \
-    --attachments-dir "$work/attachments" \
+    --attachments-dir "$work/attachments" ${LIVE_SERVER_ARGS[@]+"${LIVE_SERVER_ARGS[@]}"} \
     >"$work/server.log" 2>&1 &
   live_server=$!
   trap stop_live_server EXIT
