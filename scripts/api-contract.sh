@@ -43,7 +43,7 @@ start_live_server contract
 curl -fsS "$base/api/v1/openapi.json" -o "$work/openapi.json"
 "$tools/npm/node_modules/.bin/openapi-typescript" "$work/openapi.json" -o "$work/api.d.ts" >/dev/null
 for name in SearchResults Problem Ticket TicketDetail TimelinePage TicketEvent Rating SatisfactionReport; do
-  grep -q "^        $name: {" "$work/api.d.ts" || { log "api.d.ts lacks the schema $name"; exit 1; }
+  grep -q "^        $name: " "$work/api.d.ts" || { log "api.d.ts lacks the schema $name"; exit 1; }
 done
 "$tools/npm/node_modules/.bin/tsc" --noEmit --strict "$work/api.d.ts"
 log "openapi-typescript: $(grep -c '' "$work/api.d.ts") lines of types, compiled by tsc"

@@ -86,6 +86,18 @@ async fn a_copied_colleague_reads_and_replies_but_never_sees_internal_notes() {
     let again = cc(&app, &ada, &id, &bob.email).await;
     assert_eq!(again.body["ccs"].as_array().map(Vec::len), Some(1));
 
+    // Listed among the tickets he is copied on, not among his own.
+    let copied = app.get(&bob, "/api/v1/tickets?cc=me").await;
+    assert_eq!(copied.status, StatusCode::OK, "{}", copied.text);
+    assert_eq!(copied.body["tickets"][0]["id"], id.as_str());
+    assert_eq!(copied.body["tickets"].as_array().map(Vec::len), Some(1));
+    let own = app.get(&bob, "/api/v1/tickets").await;
+    assert_eq!(own.body["tickets"], json!([]), "{}", own.text);
+    for (query, name) in [("cc=you", "cc"), ("cc=me&q=vpn", "q")] {
+        let r = app.get(&bob, &format!("/api/v1/tickets?{query}")).await;
+        assert_problem(&r, StatusCode::BAD_REQUEST);
+        assert_eq!(r.body["invalid_params"][0]["name"], name, "{}", r.text);
+    }
     let read = app.get(&bob, &format!("/api/v1/tickets/{id}")).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.text);
     assert_eq!(read.body["ccs"][0]["email"], bob.email.as_str());
@@ -215,6 +227,9 @@ async fn removing_a_cc_ends_the_access_at_once_even_on_an_open_stream() {
             .await,
         StatusCode::NOT_FOUND,
     );
+    let copied = app.get(&bob, "/api/v1/tickets?cc=me").await;
+    assert_eq!(copied.body["tickets"], json!([]), "{}", copied.text);
+
     let r = app
         .post(
             &bob,

@@ -107,6 +107,7 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
         limit: DEFAULT_LIMIT,
         cursor: None,
         assignee: None,
+        copied: false,
     };
     let mut problems = Vec::new();
     for (key, value) in params(raw) {
@@ -141,6 +142,9 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
                 Some(c) => query.cursor = Some(c),
                 None => problems.push(param("cursor", "is not a cursor this API returned")),
             },
+            "cc" if value.is_empty() => {}
+            "cc" if value == "me" => query.copied = true,
+            "cc" => problems.push(param("cc", format!("must be me, got {value:?}"))),
             "assignee" if value.is_empty() => {}
             "assignee" => match value.as_str() {
                 "me" => query.assignee = Some(AssigneeFilter::Me),
@@ -153,6 +157,19 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
             _ => {}
         }
     }
+    if query.copied && problems.is_empty() {
+        for (name, given) in [
+            ("q", query.q.is_some()),
+            ("assignee", query.assignee.is_some()),
+        ] {
+            if given {
+                problems.push(param(
+                    name,
+                    "does not combine with cc=me (status, limit and cursor do)",
+                ));
+            }
+        }
+    }
     if problems.is_empty() {
         Ok(query)
     } else {
@@ -163,7 +180,8 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
 /// List tickets
 ///
 /// The caller's tickets (a customer's own; every ticket for agents and admins), most
-/// recently updated first, a page at a time.
+/// recently updated first, a page at a time; with `cc=me`, the tickets the caller is
+/// CC'd on.
 #[utoipa::path(
     get, path = "/api/v1/tickets", tag = "tickets",
     params(
@@ -172,6 +190,7 @@ pub fn parse_list_params(raw: Option<&str>) -> Result<ListQuery, ApiError> {
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 25)."),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
         ("assignee" = Option<String>, Query, description = "Agents and admins: `me`, `none` or a profile id."),
+        ("cc" = Option<String>, Query, description = "`me`: the tickets the caller is CC'd on instead of their own (with `status`, `limit`, `cursor`)."),
     ),
     responses(
         (status = 200, description = "A page of tickets.", body = TicketPage),
@@ -188,6 +207,14 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let query = parse_list_params(raw.as_deref())?;
     let db = db(&state)?;
+    if query.copied {
+        let page = db
+            .read_as(&claims, move |conn, _| {
+                Box::pin(async move { queries::list_copied(conn, &query).await })
+            })
+            .await?;
+        return Ok(Json(page).into_response());
+    }
     let page = db
         .read_one_as(&claims, move |conn, scope| {
             let query = query.clone();

@@ -240,6 +240,8 @@ pub struct ListQuery {
     pub cursor: Option<Cursor>,
     /// Staff only.
     pub assignee: Option<AssigneeFilter>,
+    /// Only the tickets the caller is CC'd on (`cc=me`), instead of their own.
+    pub copied: bool,
 }
 
 /// A new ticket.

@@ -161,6 +161,54 @@ pub async fn list(
     }))
 }
 
+/// One page of the tickets the caller is CC'd on (`cc=me`), newest update first, in a
+/// transaction scoped to the caller: the CC rows are the caller's own and each ticket
+/// passes the tickets policy (a removed CC lists nothing).
+pub async fn list_copied(
+    conn: &mut PgConnection,
+    query: &ListQuery,
+) -> Result<TicketPage, sqlx::Error> {
+    let (after_at, after_id) = match &query.cursor {
+        Some(cursor) => (
+            cursor.at(),
+            Some(Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?),
+        ),
+        None => (None, None),
+    };
+    let sql = format!(
+        "select {TICKET_COLUMNS} from public.ticket_ccs c \
+         join public.tickets t on t.id = c.ticket_id \
+         where c.user_id = (select auth.uid()) \
+           and ($1::text is null or t.status = $1) \
+           and (t.updated_at, t.id) < (coalesce($2, 'infinity'::timestamptz), \
+                                      coalesce($3, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)) \
+         order by t.updated_at desc, t.id desc limit $4"
+    );
+    let rows: Vec<TicketRow> = sqlx::query_as(&sql)
+        .bind(query.status.map(|s| s.as_str()))
+        .bind(after_at)
+        .bind(after_id)
+        .bind(query.limit + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut tickets = rows
+        .into_iter()
+        .map(Ticket::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if tickets.len() as i64 > query.limit {
+        tickets.truncate(query.limit as usize);
+        tickets
+            .last()
+            .map(|t| Cursor::after(t.updated_at, t.id.to_string()).encode())
+    } else {
+        None
+    };
+    Ok(TicketPage {
+        tickets,
+        next_cursor,
+    })
+}
+
 /// The ticket, if it exists and the caller may see it.
 pub async fn get(conn: &mut PgConnection, id: TicketId) -> Result<Option<Ticket>, sqlx::Error> {
     let sql = format!("select {TICKET_COLUMNS} from public.tickets t where t.id = $1");

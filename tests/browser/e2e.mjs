@@ -521,6 +521,17 @@ async function storyPortalFeatures() {
       throw new Failure(`the colleague should be listed as copied; error: ${await page.textContent('#portal-error')}`);
     });
     check((await asUser(colleague, `/api/v1/tickets/${id}`)).status === 200, 'the copied colleague reads the ticket');
+    const other = await open();
+    try {
+      await other.page.goto(`${BASE}/portal#access_token=${colleague}&token_type=bearer`);
+      await other.page.locator('#copied-list a', { hasText: subject }).waitFor().catch(() => {
+        throw new Failure('the colleague\'s portal should list the ticket under "Copied on"');
+      });
+      check(await other.page.locator('#ticket-empty').isVisible(), 'the colleague has no tickets of their own');
+      noProblems(other.problems, 'portal (copied colleague)');
+    } finally {
+      await other.context.close();
+    }
 
     check((await asUser(agent, `/api/v1/tickets/${id}`, 'PATCH', { status: 'solved' })).ok, 'the agent solves the ticket');
     await page.reload();

@@ -284,7 +284,7 @@ function ticketItem(t) {
 
 function markCurrent() {
   const id = routeTicket();
-  for (const a of els.list.querySelectorAll('a')) {
+  for (const a of document.querySelectorAll('#ticket-list a, #copied-list a')) {
     if (a.dataset.id === id) a.setAttribute('aria-current', 'true');
     else a.removeAttribute('aria-current');
   }
@@ -302,6 +302,13 @@ async function loadList(append) {
   cursor = page.next_cursor || null;
   more.hidden = !cursor;
   els.empty.hidden = els.list.children.length > 0;
+  if (!append) {
+    // Tickets a colleague copied this customer on.
+    const copied = await api('/api/v1/tickets?cc=me&limit=25').catch(() => ({ tickets: [] }));
+    if (seq !== listSeq) return;
+    $('copied-list').replaceChildren(...(copied.tickets || []).map(ticketItem));
+    $('copied').hidden = !(copied.tickets || []).length;
+  }
   markCurrent();
 }
 
