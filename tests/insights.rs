@@ -152,6 +152,15 @@ async fn a_search_whose_result_was_opened_is_not_a_miss_and_counts_a_click() {
     let session = "tab-77aa01bc22";
     let found = get_in_session(&app, None, session, "/api/v1/search?q=reset+password").await;
     let slug = found["hits"][0]["slug"].as_str().unwrap().to_string();
+    // Until the result is opened, the query is one whose results nobody opens.
+    written(&app, 1).await;
+    let unopened = app.get(&agent, "/api/v1/insights/unopened").await;
+    assert_eq!(
+        unopened.body["items"][0]["query"], "reset password",
+        "{}",
+        unopened.text
+    );
+    assert_eq!(unopened.body["items"][0]["clicks"], 0);
     let click = app
         .send(
             Method::POST,

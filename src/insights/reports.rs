@@ -406,8 +406,66 @@ pub async fn unopened(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<QueryCount>, sqlx::Error> {
-    let ranked = ranked_queries(&mut *conn, range, page, Rank::Unopened).await?;
+    let ranked = unopened_ranked(&mut *conn, range, page).await?;
     with_texts(conn, ranked).await
+}
+
+/// Most candidates the unopened ranking sums query by query; beyond, it sums the range.
+const UNOPENED_CANDIDATES_MAX: i64 = 20_000;
+
+/// One page of the unopened ranking, exactly. Its long tail is flat (queries searched a
+/// few times, never opened), so the busy-day bound of [`ranked_queries`] never holds
+/// for it. For a range that ends today, a query without a click in the range is one
+/// whose last click (`insight_queries.last_click_day`, migration 0021) lies before it:
+/// when such queries are few (long ranges), only theirs are summed, by query id;
+/// otherwise (short ranges, ranges in the past) every row of the range is. Either way
+/// each query's clicks in the range are checked.
+async fn unopened_ranked(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+) -> Result<Vec<Ranked>, sqlx::Error> {
+    wide_aggregates(conn).await?;
+    let today = OffsetDateTime::now_utc().date();
+    if range.to >= today {
+        let candidates: i64 = sqlx::query_scalar(
+            "select count(*) from public.insight_queries \
+             where last_click_day is null or last_click_day < $1",
+        )
+        .bind(range.from)
+        .fetch_one(&mut *conn)
+        .await?;
+        if candidates <= UNOPENED_CANDIDATES_MAX {
+            return sqlx::query_as(
+                "select d.query_id, sum(d.searches)::bigint, sum(d.zero_results)::bigint, \
+                        sum(d.clicks)::bigint \
+                 from public.insight_queries q \
+                 join public.insight_query_days d on d.query_id = q.id and d.day between $1 and $2 \
+                 where q.last_click_day is null or q.last_click_day < $1 \
+                 group by d.query_id having sum(d.clicks) = 0 and sum(d.searches) > sum(d.zero_results) \
+                 order by 2 desc, 1 limit $3 offset $4",
+            )
+            .bind(range.from)
+            .bind(range.to)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(conn)
+            .await;
+        }
+    }
+    sqlx::query_as(&format!(
+        "select query_id, sum(searches)::bigint, sum(zero_results)::bigint, sum(clicks)::bigint \
+         from public.insight_query_days where day between $1 and $2 \
+         group by query_id having {} \
+         order by sum(searches) desc, query_id limit $3 offset $4",
+        Rank::Unopened.having()
+    ))
+    .bind(range.from)
+    .bind(range.to)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(conn)
+    .await
 }
 
 /// Per day: sessions that searched or read, and those of them that opened a ticket.
