@@ -428,11 +428,13 @@ async fn unopened_ranked(
     wide_aggregates(conn).await?;
     let today = OffsetDateTime::now_utc().date();
     if range.to >= today {
+        // Counted up to one past the cap only: a short range has a hundred thousand.
         let candidates: i64 = sqlx::query_scalar(
-            "select count(*) from public.insight_queries \
-             where last_click_day is null or last_click_day < $1",
+            "select count(*) from (select 1 from public.insight_queries \
+             where last_click_day is null or last_click_day < $1 limit $2) c",
         )
         .bind(range.from)
+        .bind(UNOPENED_CANDIDATES_MAX + 1)
         .fetch_one(&mut *conn)
         .await?;
         if candidates <= UNOPENED_CANDIDATES_MAX {
