@@ -37,29 +37,24 @@ fn storage_error(e: object_store::Error) -> ApiError {
     ApiError::Unavailable(format!("the attachments' store failed: {e}"))
 }
 
-/// Why an upload's bytes stopped.
-enum Stop {
-    Answer(ApiError),
-}
-
 /// The next chunk of an upload's body, waiting at most `idle`.
 async fn next_chunk(
     stream: &mut axum::body::BodyDataStream,
     idle: std::time::Duration,
-) -> Result<Option<axum::body::Bytes>, Stop> {
+) -> Result<Option<axum::body::Bytes>, ApiError> {
     match tokio::time::timeout(idle, stream.next()).await {
-        Err(_) => Err(Stop::Answer(ApiError::invalid(
+        Err(_) => Err(ApiError::invalid(
             "body",
             format!(
                 "no bytes arrived for {} s; the upload was abandoned and nothing was stored",
                 idle.as_secs_f32()
             ),
-        ))),
+        )),
         Ok(None) => Ok(None),
-        Ok(Some(Err(e))) => Err(Stop::Answer(ApiError::invalid(
+        Ok(Some(Err(e))) => Err(ApiError::invalid(
             "body",
             format!("the upload broke off: {e}"),
-        ))),
+        )),
         Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
     }
 }
@@ -143,17 +138,17 @@ pub async fn upload(
             }
         }
         let content_type = sniff::content_type(&head).ok_or_else(|| {
-            Stop::Answer(ApiError::UnsupportedMediaType(format!(
+            ApiError::UnsupportedMediaType(format!(
                 "the file's bytes are not an allowed type ({}); nothing was stored",
                 sniff::ALLOWED.join(", ")
-            )))
+            ))
         })?;
         drop(head);
         let upload = files
             .store
             .put_multipart(&key)
             .await
-            .map_err(|e| Stop::Answer(storage_error(e)))?;
+            .map_err(storage_error)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, files.part_bytes);
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
@@ -174,30 +169,25 @@ pub async fn upload(
             size += chunk.len() as u64;
             if size > max {
                 let _ = writer.abort().await;
-                return Err(Stop::Answer(too_large()));
+                return Err(too_large());
             }
             hasher.update(&chunk);
             // At most two parts in flight: memory stays flat whatever the file's size.
             if let Err(e) = writer.wait_for_capacity(2).await {
-                return Err(Stop::Answer(storage_error(e)));
+                return Err(storage_error(e));
             }
             writer.put(chunk);
         }
-        writer
-            .finish()
-            .await
-            .map_err(|e| Stop::Answer(storage_error(e)))?;
+        writer.finish().await.map_err(storage_error)?;
         // On the local disk, the bytes reach the disk before the row is committed: a
         // machine that crashes after the commit still has the whole file.
         if let Some(path) = files.local_path(id) {
             let synced = async { tokio::fs::File::open(&path).await?.sync_all().await };
-            synced.await.map_err(|e| {
-                Stop::Answer(ApiError::Unavailable(format!(
-                    "the attachments' disk failed: {e}"
-                )))
-            })?;
+            synced
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("the attachments' disk failed: {e}")))?;
         }
-        Ok::<_, Stop>((content_type, size, hex(&hasher.finalize())))
+        Ok::<_, ApiError>((content_type, size, hex(&hasher.finalize())))
     })
     .await;
     let (content_type, size, sha256) = match written {
@@ -210,7 +200,7 @@ pub async fn upload(
                 ),
             ))
         }
-        Ok(Err(Stop::Answer(e))) => return Err(e),
+        Ok(Err(e)) => return Err(e),
         Ok(Ok(done)) => done,
     };
     let ttl = time::Duration::try_from(files.settings.upload_ttl).unwrap_or(time::Duration::HOUR);

@@ -198,8 +198,6 @@ enum Rank {
     Searches,
     /// By searches that found nothing (only queries that did).
     ZeroResults,
-    /// By searches, only queries that found articles none of which was opened.
-    Unopened,
 }
 
 impl Rank {
@@ -207,7 +205,7 @@ impl Rank {
     fn metric(self) -> &'static str {
         match self {
             Rank::ZeroResults => "zero_results",
-            Rank::Searches | Rank::Unopened => "searches",
+            Rank::Searches => "searches",
         }
     }
 
@@ -216,7 +214,6 @@ impl Rank {
         match self {
             Rank::Searches => "sum(searches) > 0",
             Rank::ZeroResults => "sum(zero_results) > 0",
-            Rank::Unopened => "sum(clicks) = 0 and sum(searches) > sum(zero_results)",
         }
     }
 }
@@ -410,6 +407,9 @@ pub async fn unopened(
     with_texts(conn, ranked).await
 }
 
+/// Which queries the unopened report lists: found articles, none opened.
+const UNOPENED: &str = "sum(clicks) = 0 and sum(searches) > sum(zero_results)";
+
 /// Most candidates the unopened ranking sums query by query; beyond, it sums the range.
 const UNOPENED_CANDIDATES_MAX: i64 = 20_000;
 
@@ -438,15 +438,15 @@ async fn unopened_ranked(
         .fetch_one(&mut *conn)
         .await?;
         if candidates <= UNOPENED_CANDIDATES_MAX {
-            return sqlx::query_as(
+            return sqlx::query_as(&format!(
                 "select d.query_id, sum(d.searches)::bigint, sum(d.zero_results)::bigint, \
                         sum(d.clicks)::bigint \
                  from public.insight_queries q \
                  join public.insight_query_days d on d.query_id = q.id and d.day between $1 and $2 \
                  where q.last_click_day is null or q.last_click_day < $1 \
-                 group by d.query_id having sum(d.clicks) = 0 and sum(d.searches) > sum(d.zero_results) \
-                 order by 2 desc, 1 limit $3 offset $4",
-            )
+                 group by d.query_id having {UNOPENED} \
+                 order by 2 desc, 1 limit $3 offset $4"
+            ))
             .bind(range.from)
             .bind(range.to)
             .bind(page.limit)
@@ -458,9 +458,8 @@ async fn unopened_ranked(
     sqlx::query_as(&format!(
         "select query_id, sum(searches)::bigint, sum(zero_results)::bigint, sum(clicks)::bigint \
          from public.insight_query_days where day between $1 and $2 \
-         group by query_id having {} \
-         order by sum(searches) desc, query_id limit $3 offset $4",
-        Rank::Unopened.having()
+         group by query_id having {UNOPENED} \
+         order by sum(searches) desc, query_id limit $3 offset $4"
     ))
     .bind(range.from)
     .bind(range.to)

@@ -81,6 +81,43 @@ const TICKETS_PAGE_SQL: &str = "select id, subject, status, priority, category, 
      assignee_id, created_at, updated_at \
      from public.tickets_page($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+/// A cursor's time and ticket id, for a keyset page's "after" bound.
+fn cursor_bound(
+    cursor: Option<&Cursor>,
+) -> Result<(Option<OffsetDateTime>, Option<Uuid>), sqlx::Error> {
+    match cursor {
+        Some(cursor) => Ok((
+            Some(
+                cursor
+                    .at()
+                    .ok_or_else(|| decode_error("cursor time".into()))?,
+            ),
+            Some(Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?),
+        )),
+        None => Ok((None, None)),
+    }
+}
+
+/// A page from `limit + 1` fetched rows: the extra row only says a next page exists.
+fn ticket_page(rows: Vec<TicketRow>, limit: i64) -> Result<TicketPage, sqlx::Error> {
+    let mut tickets = rows
+        .into_iter()
+        .map(Ticket::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if tickets.len() as i64 > limit {
+        tickets.truncate(limit as usize);
+        tickets
+            .last()
+            .map(|t| Cursor::after(t.updated_at, t.id.to_string()).encode())
+    } else {
+        None
+    };
+    Ok(TicketPage {
+        tickets,
+        next_cursor,
+    })
+}
+
 /// One page of the tickets the caller may see, newest update first; `None` when the
 /// caller asked for an assignee filter, which only agents and admins may use.
 ///
@@ -91,17 +128,7 @@ pub async fn list(
     scope: &ReadScope,
     query: &ListQuery,
 ) -> Result<Option<TicketPage>, sqlx::Error> {
-    let (after_at, after_id) = match &query.cursor {
-        Some(cursor) => (
-            Some(
-                cursor
-                    .at()
-                    .ok_or_else(|| decode_error("cursor time".into()))?,
-            ),
-            Some(Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?),
-        ),
-        None => (None, None),
-    };
+    let (after_at, after_id) = cursor_bound(query.cursor.as_ref())?;
     let (any_assignee, assignee) = match query.assignee {
         None => (true, None),
         Some(AssigneeFilter::Me) => (false, Some(scope.user_id())),
@@ -143,22 +170,7 @@ pub async fn list(
         Err(e) if sqlstate(&e).as_deref() == Some("P0400") => return Ok(None),
         rows => rows?,
     };
-    let mut tickets = rows
-        .into_iter()
-        .map(Ticket::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if tickets.len() as i64 > query.limit {
-        tickets.truncate(query.limit as usize);
-        tickets
-            .last()
-            .map(|t| Cursor::after(t.updated_at, t.id.to_string()).encode())
-    } else {
-        None
-    };
-    Ok(Some(TicketPage {
-        tickets,
-        next_cursor,
-    }))
+    ticket_page(rows, query.limit).map(Some)
 }
 
 /// One page of the tickets the caller is CC'd on (`cc=me`), newest update first, in a
@@ -168,13 +180,7 @@ pub async fn list_copied(
     conn: &mut PgConnection,
     query: &ListQuery,
 ) -> Result<TicketPage, sqlx::Error> {
-    let (after_at, after_id) = match &query.cursor {
-        Some(cursor) => (
-            cursor.at(),
-            Some(Uuid::parse_str(&cursor.id).map_err(|e| decode_error(e.to_string()))?),
-        ),
-        None => (None, None),
-    };
+    let (after_at, after_id) = cursor_bound(query.cursor.as_ref())?;
     let sql = format!(
         "select {TICKET_COLUMNS} from public.ticket_ccs c \
          join public.tickets t on t.id = c.ticket_id \
@@ -191,22 +197,7 @@ pub async fn list_copied(
         .bind(query.limit + 1)
         .fetch_all(&mut *conn)
         .await?;
-    let mut tickets = rows
-        .into_iter()
-        .map(Ticket::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if tickets.len() as i64 > query.limit {
-        tickets.truncate(query.limit as usize);
-        tickets
-            .last()
-            .map(|t| Cursor::after(t.updated_at, t.id.to_string()).encode())
-    } else {
-        None
-    };
-    Ok(TicketPage {
-        tickets,
-        next_cursor,
-    })
+    ticket_page(rows, query.limit)
 }
 
 /// The ticket, if it exists and the caller may see it.
