@@ -1,7 +1,8 @@
 //! Search insights for writers: what customers look for, what they miss, which results
 //! nobody opens, and which searches end in a ticket. The domain side: the events
 //! (`SearchEvent`, click, view), the recorder that batches them into PostgreSQL without
-//! ever making a search wait (`recorder.rs`), and the reports' SQL (`reports.rs`).
+//! ever making a search wait (`recorder.rs`), and the reports' SQL (`reports.rs`; the
+//! unopened report's ranking in `unopened.rs`).
 //!
 //! Privacy, as stored (migration 0013): no IP address; a session is a random pseudonym
 //! the browser tab keeps (`X-HC-Session` or the `hc_sid` cookie), never derived from
@@ -10,6 +11,7 @@
 
 pub mod recorder;
 pub mod reports;
+mod unopened;
 
 use serde::Serialize;
 use uuid::Uuid;

@@ -8,6 +8,8 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
+pub use super::unopened::UnopenedPlan;
+
 /// A date range, both days included (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateRange {
@@ -184,7 +186,7 @@ pub fn iso_day(d: Date) -> String {
 /// Lets this transaction's aggregates over a range hash their groups in memory (a
 /// 30-day range of a busy help center has over a hundred thousand distinct queries;
 /// the default 4 MB spills them to disk). Transaction-local.
-async fn wide_aggregates(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+pub(super) async fn wide_aggregates(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("set local work_mem = '32MB'")
         .execute(conn)
         .await
@@ -219,7 +221,7 @@ impl Rank {
 }
 
 /// A ranked query: id, searches, zero results, clicks.
-type Ranked = (i64, i64, i64, i64);
+pub(super) type Ranked = (i64, i64, i64, i64);
 
 /// One page of queries ranked over the range, exactly. Most (day, query) rows of a long
 /// tail count one search, so the ranking first sums only the days where a query was
@@ -403,70 +405,18 @@ pub async fn unopened(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<QueryCount>, sqlx::Error> {
-    let ranked = unopened_ranked(&mut *conn, range, page).await?;
-    with_texts(conn, ranked).await
+    unopened_with(conn, range, page, UnopenedPlan::default()).await
 }
 
-/// Which queries the unopened report lists: found articles, none opened.
-const UNOPENED: &str = "sum(clicks) = 0 and sum(searches) > sum(zero_results)";
-
-/// Most candidates the unopened ranking sums query by query; beyond, it sums the range.
-const UNOPENED_CANDIDATES_MAX: i64 = 20_000;
-
-/// One page of the unopened ranking, exactly. Its long tail is flat (queries searched a
-/// few times, never opened), so the busy-day bound of [`ranked_queries`] never holds
-/// for it. For a range that ends today, a query without a click in the range is one
-/// whose last click (`insight_queries.last_click_day`, migration 0021) lies before it:
-/// when such queries are few (long ranges), only theirs are summed, by query id;
-/// otherwise (short ranges, ranges in the past) every row of the range is. Either way
-/// each query's clicks in the range are checked.
-async fn unopened_ranked(
+/// [`unopened`], walking as far as `plan` allows (see `insights/unopened.rs`).
+pub async fn unopened_with(
     conn: &mut PgConnection,
     range: DateRange,
     page: Page,
-) -> Result<Vec<Ranked>, sqlx::Error> {
-    wide_aggregates(conn).await?;
-    let today = OffsetDateTime::now_utc().date();
-    if range.to >= today {
-        // Counted up to one past the cap only: a short range has a hundred thousand.
-        let candidates: i64 = sqlx::query_scalar(
-            "select count(*) from (select 1 from public.insight_queries \
-             where last_click_day is null or last_click_day < $1 limit $2) c",
-        )
-        .bind(range.from)
-        .bind(UNOPENED_CANDIDATES_MAX + 1)
-        .fetch_one(&mut *conn)
-        .await?;
-        if candidates <= UNOPENED_CANDIDATES_MAX {
-            return sqlx::query_as(&format!(
-                "select d.query_id, sum(d.searches)::bigint, sum(d.zero_results)::bigint, \
-                        sum(d.clicks)::bigint \
-                 from public.insight_queries q \
-                 join public.insight_query_days d on d.query_id = q.id and d.day between $1 and $2 \
-                 where q.last_click_day is null or q.last_click_day < $1 \
-                 group by d.query_id having {UNOPENED} \
-                 order by 2 desc, 1 limit $3 offset $4"
-            ))
-            .bind(range.from)
-            .bind(range.to)
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(conn)
-            .await;
-        }
-    }
-    sqlx::query_as(&format!(
-        "select query_id, sum(searches)::bigint, sum(zero_results)::bigint, sum(clicks)::bigint \
-         from public.insight_query_days where day between $1 and $2 \
-         group by query_id having {UNOPENED} \
-         order by sum(searches) desc, query_id limit $3 offset $4"
-    ))
-    .bind(range.from)
-    .bind(range.to)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(conn)
-    .await
+    plan: UnopenedPlan,
+) -> Result<Vec<QueryCount>, sqlx::Error> {
+    let ranked = super::unopened::ranked(&mut *conn, range, page, plan).await?;
+    with_texts(conn, ranked).await
 }
 
 /// Per day: sessions that searched or read, and those of them that opened a ticket.
