@@ -160,6 +160,50 @@ async fn hits_carry_snippet_section_and_anchor_url() {
     assert!(json["took_ms"].as_f64().is_some());
 }
 
+#[tokio::test]
+async fn each_query_shows_its_own_words_in_the_snippet_of_an_article_seen_before() {
+    // One article, two sections: each query's snippet and section are its own, also
+    // when the article's hit for another query is already remembered (the snapshot's
+    // snippet cache), and a repeated query shows exactly what it showed the first time.
+    let dir = articles_dir(&[(
+        "printing.md",
+        "# Printing\n\nPrinting help.\n\n## Label sizes\n\nThe label printer takes three label \
+         sizes.\n\n## Toner\n\nReplace the toner cartridge when pages fade.\n",
+    )]);
+    let app = spawn_app(dir.path()).await;
+    let label = app.search("q=label+sizes").await;
+    let toner = app.search("q=toner+cartridge").await;
+    let label_again = app.search("q=label+sizes").await;
+    let sizes_label = app.search("q=sizes+label").await;
+    let shown = |json: &serde_json::Value| {
+        let hit = &json["hits"][0];
+        (
+            hit["snippet"].as_str().unwrap().to_string(),
+            hit["section"]["anchor"].as_str().unwrap().to_string(),
+        )
+    };
+    let (label_snippet, label_anchor) = shown(&label);
+    let (toner_snippet, toner_anchor) = shown(&toner);
+    assert!(
+        label_snippet.contains("<mark>label</mark>"),
+        "{label_snippet}"
+    );
+    assert!(
+        toner_snippet.contains("<mark>toner</mark>"),
+        "{toner_snippet}"
+    );
+    assert!(!toner_snippet.contains("<mark>label"), "{toner_snippet}");
+    assert_eq!(
+        (label_anchor.as_str(), toner_anchor.as_str()),
+        ("label-sizes", "toner")
+    );
+    assert_eq!(label_again["hits"], label["hits"]);
+    assert_eq!(
+        sizes_label["hits"][0]["snippet"],
+        label["hits"][0]["snippet"]
+    );
+}
+
 /// Whether an anonymous reader may read the article at `path` (below `root`): no
 /// non-public `audience` in its front matter, and none set by a `_folder.toml` above it
 /// (the demo's restricted articles say so in one of these two ways).

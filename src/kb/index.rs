@@ -457,6 +457,8 @@ pub struct OpenIndex {
     pub words: super::search::WordCache,
     /// Query texts whose nearest articles this snapshot's vectors already gave.
     pub meanings: super::search::MeaningCache,
+    /// Each hit's best lexical section and snippet, by the stems a query matched.
+    pub snippets: super::search::SnippetCache,
     /// One vector per section of every article in this snapshot (`vectors.bin`).
     pub vectors: Arc<SectionVectors>,
 }
@@ -578,6 +580,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         html,
         words: Default::default(),
         meanings: Default::default(),
+        snippets: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -719,6 +722,7 @@ pub fn build_generation(
         html,
         words: Default::default(),
         meanings: Default::default(),
+        snippets: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -763,6 +767,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
         },
         words: Default::default(),
         meanings: Default::default(),
+        snippets: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -878,6 +883,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             html,
             words: Default::default(),
             meanings: Default::default(),
+            snippets: Default::default(),
             vectors: Arc::new(vectors),
         })
     })();

@@ -289,10 +289,21 @@ pub fn search(
     let facets = facet_collector().facets(&facets);
     let mut hits = Vec::with_capacity(docs.len());
     let mut cards = Cards::new(idx);
+    let stems = matched.key();
     for (score, addr) in docs.into_iter().take(req.limit) {
         if let Some(card) = cards.get(addr) {
+            let key = (stems.clone(), addr);
+            let lexical = match idx.snippets.get(settings, &key) {
+                Some(shown) => shown,
+                None => {
+                    let shown = Arc::new(lexical_show(&card, &matched, analyzers));
+                    idx.snippets
+                        .put(settings, key, shown.clone(), SNIPPET_CACHE_MAX);
+                    shown
+                }
+            };
             let section = semantic_sections.get(&addr).copied();
-            hits.push(hit_from_card(&card, score, &matched, analyzers, section));
+            hits.push(hit_from_card(&card, score, &lexical, section));
         }
     }
     Ok(SearchResults {
