@@ -20,9 +20,9 @@ work="$(mktemp -d)"
 db="helpcenter_insights_wrk_$$"
 export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$db"
 export JWT_SECRET="bench-secret-of-at-least-32-bytes-long!!"
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # The servers start in command substitutions (subshells): their pids are in files.
+  for f in "$work"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql -X -q "postgres://postgres:postgres@127.0.0.1:5432/postgres" \
     -c "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
@@ -34,7 +34,7 @@ start() { # name insights
   local port; port=$(free_port)
   "$bin" serve --articles "$corpus" --index "$work/index-$1" --bind "127.0.0.1:$port" --no-watch \
     --attachments-dir "$work/files-$1" --insights "$2" >"$work/$1.log" 2>&1 &
-  pids+=($!)
+  echo $! >"$work/$1.pid"
   echo "http://127.0.0.1:$port"
 }
 on=$(start on on)

@@ -448,3 +448,58 @@ fn a_words_remembered_expansion_never_outlives_an_index_update_or_a_settings_cha
         "new settings, new expansions"
     );
 }
+
+#[test]
+fn a_folder_moved_in_with_a_restricting_folder_file_is_never_public_and_a_temp_file_changes_nothing(
+) {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = articles_dir(&[("a.md", "---\ntitle: Invoices\n---\nDownload an invoice.")]);
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    kb.open_or_build(&|_, _| {}).unwrap();
+    let public = |q: &str| search(&kb, q);
+
+    // An editor's save names its temporary file too: nothing to rebuild, nothing new.
+    std::fs::write(articles.path().join("a.md.tmp~"), "half a save").unwrap();
+    let report = kb
+        .sync(&SyncScope::Paths(["a.md.tmp~".to_string()].into()))
+        .unwrap()
+        .unwrap();
+    assert!(!report.changed, "{report:?}");
+
+    // A whole folder moved in at once: the event names the folder only. Its own
+    // `_folder.toml` restricts it, so its article must never show to the public.
+    let outside = tempfile::tempdir().unwrap();
+    let staged = outside.path().join("payroll");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("_folder.toml"), "audience = \"staff\"\n").unwrap();
+    std::fs::write(
+        staged.join("salaries.md"),
+        "---\ntitle: Salary bands\n---\nThe quokkaband table.",
+    )
+    .unwrap();
+    std::fs::rename(&staged, articles.path().join("payroll")).unwrap();
+    kb.sync(&SyncScope::Paths(["payroll".to_string()].into()))
+        .unwrap()
+        .unwrap();
+    assert!(
+        public("quokkaband").is_empty(),
+        "the public reads no staff article"
+    );
+    let staff = kb
+        .search(&SearchRequest {
+            q: "quokkaband".to_string(),
+            limit: 10,
+            reader: Reader::Staff,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(staff.hits.len(), 1, "staff find it");
+
+    // The folder moved out again: its folder file is gone with it.
+    std::fs::rename(articles.path().join("payroll"), &staged).unwrap();
+    kb.sync(&SyncScope::Paths(["payroll".to_string()].into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(public("invoice"), ["a"]);
+}

@@ -115,12 +115,6 @@ pub fn list_files(root: &Path) -> std::io::Result<Listing> {
     walk_articles(root, None)
 }
 
-/// Lists and reads the `_folder.toml` files below `root`.
-pub fn load_folder_defaults(root: &Path) -> std::io::Result<FolderDefaults> {
-    let listing = list_files(root)?;
-    Ok(FolderDefaults::load(root, &listing.folder_files))
-}
-
 /// Hashes a list of (path, content hash) pairs in path order.
 pub fn fingerprint_of(hashes: &[(String, [u8; 32])]) -> String {
     let mut sorted: Vec<&(String, [u8; 32])> = hashes.iter().collect();
@@ -146,6 +140,12 @@ pub fn list_article_files(root: &Path) -> std::io::Result<Vec<String>> {
 /// directory reads instead of a walk of the whole folder.
 pub fn list_article_files_in(root: &Path, targets: &[String]) -> std::io::Result<Vec<String>> {
     Ok(walk_articles(root, Some(targets))?.articles)
+}
+
+/// Lists the `_folder.toml` files that are, or are below, one of `targets`, walking
+/// only towards them as [`list_article_files_in`] does.
+pub fn list_folder_files_in(root: &Path, targets: &[String]) -> std::io::Result<Vec<String>> {
+    Ok(walk_articles(root, Some(targets))?.folder_files)
 }
 
 /// Whether the walk must visit `rel`: the root, a target's ancestor, a target, or

@@ -41,7 +41,7 @@ use self::index::{
     remove_old_generations, IndexUpdate, OpenIndex, SCHEMA_VERSION,
 };
 use self::loader::{
-    fingerprint_with_folders, hash_files, list_files, load_articles, load_folder_defaults,
+    fingerprint_with_folders, hash_files, list_files, list_folder_files_in, load_articles,
     parse_sources, read_sources, FileError,
 };
 use self::query::as_plain_words;
@@ -308,37 +308,51 @@ impl KnowledgeBase {
         if config_changed {
             self.load_search_config();
         }
-        let folders_may_have_changed = match scope {
-            SyncScope::Everything => true,
-            SyncScope::Paths(paths) => paths.iter().any(|p| {
-                p.rsplit('/').next() == Some(audience::FOLDER_FILE) || !p.ends_with(".md")
-            }),
-        };
         // A full compare lists the folder once, for the folder files here and for the
         // articles in the plan.
         let listing = match scope {
             SyncScope::Everything => Some(list_files(&self.articles_dir)?),
             SyncScope::Paths(_) => None,
         };
-        if folders_may_have_changed {
-            let now = match &listing {
-                Some(l) => FolderDefaults::load(&self.articles_dir, &l.folder_files),
-                None => load_folder_defaults(&self.articles_dir)?,
-            };
-            if lock(&self.files).folder_defaults_changed(&now) {
-                // A folder's default audience changed: every article below it may
-                // change hands, so the index is rebuilt (rare; unchanged sections keep
-                // their vectors).
-                tracing::info!("a folder's default audience changed; rebuilding the index");
-                let report = self.load_and_swap_locked(true, &|_, _| {})?;
-                return Ok(Some(SyncReport {
-                    read: report.articles + report.drafts + report.errors,
-                    indexed: report.articles,
-                    removed: 0,
-                    changed: true,
-                    millis: started.elapsed().as_millis() as u64,
-                }));
+        let folders_changed = match scope {
+            SyncScope::Everything => {
+                let folder_files = listing.as_ref().map(|l| l.folder_files.as_slice());
+                let now =
+                    FolderDefaults::load(&self.articles_dir, folder_files.unwrap_or_default());
+                lock(&self.files).folder_defaults_changed(&now)
             }
+            SyncScope::Paths(paths) => {
+                // Only a folder file, or a path that may be (or have been) a folder,
+                // can change one; an editor's save also names its temporary file.
+                // Those paths alone are listed and compared (on MDN a whole walk was
+                // about 100 ms, and an editor's save names such a path every time).
+                let targets: Vec<String> = paths
+                    .iter()
+                    .filter(|p| {
+                        p.rsplit('/').next() == Some(audience::FOLDER_FILE) || !p.ends_with(".md")
+                    })
+                    .cloned()
+                    .collect();
+                !targets.is_empty() && {
+                    let listed = list_folder_files_in(&self.articles_dir, &targets)?;
+                    let now = FolderDefaults::load(&self.articles_dir, &listed);
+                    lock(&self.files).folder_files_changed_below(&targets, &now)
+                }
+            }
+        };
+        if folders_changed {
+            // A folder's default audience changed: every article below it may
+            // change hands, so the index is rebuilt (rare; unchanged sections keep
+            // their vectors).
+            tracing::info!("a folder's default audience changed; rebuilding the index");
+            let report = self.load_and_swap_locked(true, &|_, _| {})?;
+            return Ok(Some(SyncReport {
+                read: report.articles + report.drafts + report.errors,
+                indexed: report.articles,
+                removed: 0,
+                changed: true,
+                millis: started.elapsed().as_millis() as u64,
+            }));
         }
         let mut files = lock(&self.files);
         let mut plan = files.plan(&self.articles_dir, scope, listing.map(|l| l.articles))?;

@@ -260,6 +260,21 @@ impl FileStates {
         self.folder_defaults.files != now.files
     }
 
+    /// Whether the `_folder.toml` files at or below `targets`, read again into `now`
+    /// (from just those paths), differ from those the index was built with there.
+    pub fn folder_files_changed_below(&self, targets: &[String], now: &FolderDefaults) -> bool {
+        let below = |files: &[(String, [u8; 32])]| {
+            let mut out: Vec<(String, [u8; 32])> = files
+                .iter()
+                .filter(|(p, _)| targets.iter().any(|t| is_at_or_below(p, t)))
+                .cloned()
+                .collect();
+            out.sort();
+            out
+        };
+        below(&self.folder_defaults.files) != below(&now.files)
+    }
+
     /// Drafts among the files' last good versions.
     pub fn drafts(&self) -> usize {
         self.files.values().filter(|f| f.draft).count()
