@@ -334,6 +334,69 @@ async fn a_flood_of_searches_with_the_database_down_drops_the_oldest_and_counts_
 }
 
 #[tokio::test]
+async fn a_database_that_hangs_on_the_recording_never_slows_search_and_loses_only_what_it_counts() {
+    let app = spawn_app().await;
+    app.knowledge_base_ready().await;
+    // The database is up but hangs on the recording: a transaction holds the searches'
+    // table, so the recorder's batch waits inside PostgreSQL for as long as it lasts.
+    let mut owner = app.owner_conn().await;
+    sqlx::query("begin").execute(&mut owner).await.unwrap();
+    sqlx::query("lock table public.insight_searches in access exclusive mode")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    // 2,000 searches from as many tabs, for a queue of 1,000 and batches of at most
+    // 500: at least 500 must be dropped. Each answers while the lock is still held (a
+    // search that waited on the recording would wait for ever: the lock is released
+    // only after the last of them).
+    let searches = 2_000u64;
+    for i in 0..searches {
+        let r = app
+            .client
+            .get(format!("{}/search?q=password", app.base))
+            .header("cookie", format!("hc_sid=slow-db-tab-{i:06}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    wait_until(
+        "the full queue drops its oldest",
+        Duration::from_secs(10),
+        || async { recorder_status(&app).await["dropped"].as_u64().unwrap_or(0) >= 500 },
+    )
+    .await;
+    let held: i64 = sqlx::query_scalar("select count(*) from public.insight_searches")
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(held, 0, "nothing is written while the table is held");
+    sqlx::query("commit").execute(&mut owner).await.unwrap();
+
+    // Released: the waiting batch and the queue are written; every search is either
+    // written once or counted as dropped.
+    wait_until("the queue drains", Duration::from_secs(20), || async {
+        let s = recorder_status(&app).await;
+        s["queued"] == 0 && s["settling"] == 0
+    })
+    .await;
+    let status = recorder_status(&app).await;
+    let (written, dropped) = (
+        status["written"].as_u64().unwrap(),
+        status["dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(written + dropped, searches, "{status}");
+    let stored: i64 = sqlx::query_scalar(
+        "select count(*) from public.insight_searches where session like 'slow-db-tab-%'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(stored as u64, written, "each written search is stored once");
+    assert!(status["last_error"].is_null(), "{status}");
+}
+
+#[tokio::test]
 async fn retention_deletes_what_is_older_than_the_period() {
     let app = spawn_app().await;
     app.knowledge_base_ready().await;
