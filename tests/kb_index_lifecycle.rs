@@ -503,3 +503,47 @@ fn a_folder_moved_in_with_a_restricting_folder_file_is_never_public_and_a_temp_f
         .unwrap();
     assert_eq!(public("invoice"), ["a"]);
 }
+
+#[test]
+fn an_update_after_bytes_a_failed_batch_left_in_html_bin_still_shows_its_own_card() {
+    use helpcenter::kb::sync::SyncScope;
+    let articles = articles_dir(&[("a.md", "---\ntitle: Invoices\n---\nDownload an invoice.")]);
+    let index = tempfile::tempdir().unwrap();
+    let kb = KnowledgeBase::new(articles.path(), index.path());
+    kb.open_or_build(&|_, _| {}).unwrap();
+    // A batch that failed after appending leaves its bytes at the end of `html.bin`
+    // (it is append-only); the next batch's offsets must start after them.
+    let current = std::fs::read_to_string(index.path().join("CURRENT")).unwrap();
+    let html_bin = index.path().join(current.trim()).join("html.bin");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&html_bin)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        "leftover of a failed batch ".repeat(40).as_bytes(),
+    )
+    .unwrap();
+    drop(file);
+    std::fs::write(
+        articles.path().join("b.md"),
+        "---\ntitle: Shipping to Zanzibar\nsummary: Where we ship.\n---\nWe ship to Zanzibar.",
+    )
+    .unwrap();
+    kb.sync(&SyncScope::Paths(["b.md".to_string()].into()))
+        .unwrap()
+        .unwrap();
+    let results = kb
+        .search(&SearchRequest {
+            q: "zanzibar".to_string(),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let hit = &results.hits[0];
+    assert_eq!(
+        (hit.slug.as_str(), hit.title.as_str()),
+        ("b", "Shipping to Zanzibar")
+    );
+    assert_eq!(hit.summary.as_deref(), Some("Where we ship."));
+}

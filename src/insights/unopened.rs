@@ -4,7 +4,8 @@
 //! Its top rows are tail queries (searched a few times, never opened), so no partial
 //! sum bounds them as for the top queries, and summing every (day, query) row of a
 //! 30-day range (over 300,000 rows on a year of 5,000,000 searches) takes about 200 ms.
-//! For a range that ends today (every preset of the reports) it walks instead:
+//! For a range after which the data holds no click (one that ends today: every
+//! preset of the reports) it walks instead:
 //!
 //! 1. A query without a click in the range is one whose last click lies before the
 //!    range. All its searches in the range fall after that click, so
@@ -16,10 +17,12 @@
 //!    (which can only have grown), so it cannot be on the page, not even on a tie.
 //!
 //! When the second round would sum more queries than the plan allows (deep pages,
-//! flat data), or the range ends before today, every row of the range is summed.
+//! flat data), or a click lies after the range, every row of the range is summed. The
+//! rounds are separate statements: a batch recorded in between only adds searches, and
+//! the second round takes every query whose bound then reaches the floor.
 
 use sqlx::PgConnection;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use super::reports::{wide_aggregates, DateRange, Page, Ranked};
 
@@ -28,6 +31,7 @@ const UNOPENED: &str = "sum(clicks) = 0 and sum(searches) > sum(zero_results)";
 
 /// How far the unopened ranking walks before it sums the whole range instead. The
 /// service uses [`UnopenedPlan::default`]; tests use small plans to reach every round.
+/// A first round under 1 counts as 1, and `most` as at least the first round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnopenedPlan {
     /// Queries summed in the first round.
@@ -55,7 +59,14 @@ pub(super) async fn ranked(
     plan: UnopenedPlan,
 ) -> Result<Vec<Ranked>, sqlx::Error> {
     wide_aggregates(conn).await?;
-    if range.to >= OffsetDateTime::now_utc().date() {
+    // "No click in the range" is "last click before it" only when no click lies after
+    // the range. Asked of the data, not of this server's clock: another replica's
+    // clock may already be a day ahead at midnight.
+    let newest_click: Option<Date> =
+        sqlx::query_scalar("select max(last_click_day) from public.insight_queries")
+            .fetch_one(&mut *conn)
+            .await?;
+    if newest_click.is_none_or(|day| day <= range.to) {
         if let Some(rows) = walk(conn, range, page, plan).await? {
             return Ok(rows);
         }
@@ -82,15 +93,18 @@ async fn walk(
     plan: UnopenedPlan,
 ) -> Result<Option<Vec<Ranked>>, sqlx::Error> {
     let need = page.offset + page.limit;
-    let first = not_clicked_since(conn, range.from, None, 1, plan.first_round).await?;
+    let first_round = plan.first_round.max(1);
+    let most = plan.most.max(first_round);
+    let first = not_clicked_since(conn, range.from, &[], 1, first_round).await?;
     let mut rows = summed(conn, range, &first).await?;
-    if let Some(&last) = first
-        .last()
-        .filter(|_| first.len() as i64 == plan.first_round)
-    {
+    if first.len() as i64 == first_round {
         let floor = rows.get(need.max(1) as usize - 1).map_or(1, |r| r.1.max(1));
-        let room = plan.most - plan.first_round;
-        let rest = not_clicked_since(conn, range.from, Some(last), floor, room + 1).await?;
+        // Every other query whose bound reaches the floor, by id rather than after the
+        // first round's last bound: a batch recorded between the two statements may
+        // have raised a bound past it.
+        let seen: Vec<i64> = first.iter().map(|c| c.1).collect();
+        let room = most - first_round;
+        let rest = not_clicked_since(conn, range.from, &seen, floor, room + 1).await?;
         if rest.len() as i64 > room {
             return Ok(None);
         }
@@ -105,28 +119,25 @@ async fn walk(
     ))
 }
 
-/// Up to `limit` queries not clicked since `from` whose bound is at least `floor`, by
-/// bound (largest first) then id, after `after` (a bound and an id already seen).
+/// Up to `limit` queries not clicked since `from` whose bound is at least `floor`, but
+/// those in `seen`, by bound (largest first) then id.
 async fn not_clicked_since(
     conn: &mut PgConnection,
     from: Date,
-    after: Option<(i32, i64)>,
+    seen: &[i64],
     floor: i64,
     limit: i64,
 ) -> Result<Vec<(i32, i64)>, sqlx::Error> {
-    let (after_bound, after_id) = after.map_or((None, None), |(b, id)| (Some(b), Some(id)));
     sqlx::query_as(
         "select searches_since_click, id from public.insight_queries \
          where searches_since_click > 0 and searches_since_click >= $2 \
            and (last_click_day is null or last_click_day < $1) \
-           and ($3::integer is null or searches_since_click < $3 \
-                or (searches_since_click = $3 and id > $4)) \
-         order by searches_since_click desc, id limit $5",
+           and id <> all($3) \
+         order by searches_since_click desc, id limit $4",
     )
     .bind(from)
     .bind(floor)
-    .bind(after_bound)
-    .bind(after_id)
+    .bind(seen)
     .bind(limit)
     .fetch_all(conn)
     .await

@@ -140,20 +140,20 @@ impl<'a> Cards<'a> {
 /// What a hit shows of its best lexical match: the section (its index, heading and
 /// anchor) and the snippet.
 #[derive(Debug)]
-pub struct LexicalShow {
+pub struct LexicalSnippet {
     best: Option<(usize, Option<SectionRef>)>,
     snippet: String,
 }
 
-/// The [`LexicalShow`] of each document for a set of matched stems, remembered per
+/// The [`LexicalSnippet`] of each document for a set of matched stems, remembered per
 /// snapshot. Finding an article's best section scans all of its text (a third of the
 /// service's time under load, measured with `perf`), and it depends on nothing but
 /// the article and the stems: popular queries, and as-you-type queries that match the
 /// same stems, show the same hits again and again. Keyed by the stems (sorted) and the
 /// document.
-pub type SnippetCache = SnapshotCache<(Arc<str>, DocAddress), Arc<LexicalShow>>;
+pub type SnippetCache = SnapshotCache<(Arc<str>, DocAddress), Arc<LexicalSnippet>>;
 
-/// Most [`LexicalShow`]s a snapshot remembers (a few hundred bytes each).
+/// Most [`LexicalSnippet`]s a snapshot remembers (a few hundred bytes each).
 pub(super) const SNIPPET_CACHE_MAX: usize = 4_096;
 
 impl MatchedTerms {
@@ -166,11 +166,11 @@ impl MatchedTerms {
 }
 
 /// The best lexical section and snippet of a card for the matched stems.
-pub(super) fn lexical_show(
+pub(super) fn lexical_snippet(
     card: &CardView<'_>,
     matched: &MatchedTerms,
     analyzers: &Analyzers,
-) -> LexicalShow {
+) -> LexicalSnippet {
     let sections = card.section_views();
     let (best, snippet) = best_section_and_snippet(
         card.sections,
@@ -179,7 +179,7 @@ pub(super) fn lexical_show(
         matched,
         analyzers,
     );
-    LexicalShow {
+    LexicalSnippet {
         best: best.map(|i| (i, section_ref(&sections[i]))),
         snippet,
     }
@@ -199,7 +199,7 @@ fn section_ref(s: &SectionView<'_>) -> Option<SectionRef> {
 pub(super) fn hit_from_card(
     card: &CardView<'_>,
     score: Score,
-    lexical: &LexicalShow,
+    lexical: &LexicalSnippet,
     semantic_section: Option<usize>,
 ) -> Hit {
     let slug = card.slug.to_string();

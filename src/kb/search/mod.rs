@@ -296,7 +296,7 @@ pub fn search(
             let lexical = match idx.snippets.get(settings, &key) {
                 Some(shown) => shown,
                 None => {
-                    let shown = Arc::new(lexical_show(&card, &matched, analyzers));
+                    let shown = Arc::new(lexical_snippet(&card, &matched, analyzers));
                     idx.snippets
                         .put(settings, key, shown.clone(), SNIPPET_CACHE_MAX);
                     shown
