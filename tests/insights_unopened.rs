@@ -89,14 +89,17 @@ async fn summed_over_the_range(
     .unwrap()
 }
 
-/// Queries whose last click day is not the newest clicked day kept, or whose count
-/// differs from the searches on the days after it.
+/// Queries whose last click day is not the newest clicked day kept, or whose counts
+/// differ from the searches (and those that found something) on the days after it.
 async fn miscounted(conn: &mut PgConnection) -> i64 {
     sqlx::query_scalar(
         "select count(*) from public.insight_queries q \
          where q.last_click_day is distinct from (select max(d.day) \
                from public.insight_query_days d where d.query_id = q.id and d.clicks > 0) \
             or q.searches_since_click <> coalesce((select sum(d.searches) \
+               from public.insight_query_days d where d.query_id = q.id \
+               and d.day > coalesce(q.last_click_day, '-infinity'::date)), 0) \
+            or q.results_since_click <> coalesce((select sum(d.searches - d.zero_results) \
                from public.insight_query_days d where d.query_id = q.id \
                and d.day > coalesce(q.last_click_day, '-infinity'::date)), 0)",
     )

@@ -10,6 +10,8 @@
 //! 1. A query without a click in the range is one whose last click lies before the
 //!    range. All its searches in the range fall after that click, so
 //!    `insight_queries.searches_since_click` (migration 0023) bounds them from above.
+//!    A listed query found something in the range, so its `results_since_click`
+//!    (migration 0025) is above 0: queries that only ever found nothing are skipped.
 //! 2. The first round sums the range for the queries with the largest bounds only. The
 //!    page's last row (the `offset + limit`-th) then has some number of searches.
 //! 3. The second round sums the range for every other query whose bound reaches that
@@ -120,7 +122,8 @@ async fn walk(
 }
 
 /// Up to `limit` queries not clicked since `from` whose bound is at least `floor`, but
-/// those in `seen`, by bound (largest first) then id.
+/// those in `seen` (an anti-join: `id <> all(...)` compares every row with every id,
+/// 350 ms for a first round of 2,000), by bound (largest first) then id.
 async fn not_clicked_since(
     conn: &mut PgConnection,
     from: Date,
@@ -129,11 +132,13 @@ async fn not_clicked_since(
     limit: i64,
 ) -> Result<Vec<(i32, i64)>, sqlx::Error> {
     sqlx::query_as(
-        "select searches_since_click, id from public.insight_queries \
-         where searches_since_click > 0 and searches_since_click >= $2 \
-           and (last_click_day is null or last_click_day < $1) \
-           and id <> all($3) \
-         order by searches_since_click desc, id limit $4",
+        "select q.searches_since_click, q.id from public.insight_queries q \
+         where q.searches_since_click > 0 and q.searches_since_click >= $2 \
+           and q.results_since_click > 0 \
+           and (q.last_click_day is null or q.last_click_day < $1) \
+           and not exists (select 1 from unnest($3::bigint[]) as seen(id) \
+                           where seen.id = q.id) \
+         order by q.searches_since_click desc, q.id limit $4",
     )
     .bind(from)
     .bind(floor)
