@@ -2,7 +2,8 @@
 //! nobody opens, and which searches end in a ticket. The domain side: the events
 //! (`SearchEvent`, click, view), the recorder that batches them into PostgreSQL without
 //! ever making a search wait (`recorder.rs`), and the reports' SQL (`reports.rs`; the
-//! unopened report's ranking in `unopened.rs`).
+//! unopened and unhelpful-articles reports' rankings in `unopened.rs` and
+//! `unhelpful.rs`).
 //!
 //! Privacy, as stored (migration 0013): no IP address; a session is a random pseudonym
 //! the browser tab keeps (`X-HC-Session` or the `hc_sid` cookie), never derived from
@@ -11,6 +12,7 @@
 
 pub mod recorder;
 pub mod reports;
+mod unhelpful;
 mod unopened;
 
 use serde::Serialize;

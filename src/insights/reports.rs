@@ -8,6 +8,8 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 
+pub use super::unhelpful::UnhelpfulPlan;
+use super::unhelpful::VOTES;
 pub use super::unopened::UnopenedPlan;
 
 /// A date range, both days included (UTC).
@@ -29,11 +31,11 @@ impl DateRange {
         }
     }
 
-    fn start(&self) -> OffsetDateTime {
+    pub(super) fn start(&self) -> OffsetDateTime {
         self.from.midnight().assume_utc()
     }
 
-    fn end(&self) -> OffsetDateTime {
+    pub(super) fn end(&self) -> OffsetDateTime {
         (self.to + time::Duration::days(1)).midnight().assume_utc()
     }
 }
@@ -494,24 +496,17 @@ pub async fn unhelpful_articles(
     range: DateRange,
     page: Page,
 ) -> Result<Vec<UnhelpfulArticle>, sqlx::Error> {
-    const VOTES: &str = "(select article_slug, helpful, reason, comment, updated_at as at \
-                            from public.article_feedback \
-                          union all \
-                          select article_slug, helpful, reason, comment, created_at \
-                            from public.article_feedback_anonymous)";
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
-        "select article_slug, count(*) filter (where not helpful)::bigint, \
-                count(*) filter (where helpful)::bigint \
-         from {VOTES} v where at >= $1 and at < $2 \
-         group by article_slug having count(*) filter (where not helpful) > 0 \
-         order by 2 desc, 1 limit $3 offset $4"
-    ))
-    .bind(range.start())
-    .bind(range.end())
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    unhelpful_articles_with(conn, range, page, UnhelpfulPlan::default()).await
+}
+
+/// [`unhelpful_articles`], walking as far as `plan` allows (see `insights/unhelpful.rs`).
+pub async fn unhelpful_articles_with(
+    conn: &mut PgConnection,
+    range: DateRange,
+    page: Page,
+    plan: UnhelpfulPlan,
+) -> Result<Vec<UnhelpfulArticle>, sqlx::Error> {
+    let rows = super::unhelpful::ranked(&mut *conn, range, page, plan).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (slug, not_helpful, helpful) in rows {
         let reasons: Vec<(String, i64)> = sqlx::query_as(&format!(
