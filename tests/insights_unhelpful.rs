@@ -10,20 +10,8 @@ mod ticket_support;
 use helpcenter::insights::reports::{self, DateRange, Page, UnhelpfulPlan};
 use sqlx::PgConnection;
 use ticket_support::spawn_app;
+use ticket_support::walks::{pages, ranges, Lcg};
 use time::{Duration, OffsetDateTime};
-
-/// A small deterministic generator (64-bit LCG), so a failure replays exactly.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
 
 /// The page as counting every vote of the range gives it.
 async fn counted_over_the_range(
@@ -73,18 +61,6 @@ async fn miscounted(conn: &mut PgConnection) -> i64 {
 
 /// Every range, page and plan gives the page of the full count.
 async fn every_page_matches(conn: &mut PgConnection, when: &str) {
-    let today = OffsetDateTime::now_utc().date();
-    let ranges = [
-        DateRange::last_days(1),
-        DateRange::last_days(7),
-        DateRange::last_days(30),
-        DateRange::last_days(60),
-        DateRange {
-            from: today - Duration::days(40),
-            to: today - Duration::days(10),
-        },
-    ];
-    let pages = [(5, 0), (10, 7), (50, 0), (1, 30)];
     let plans = [
         UnhelpfulPlan::default(),
         UnhelpfulPlan {
@@ -103,9 +79,9 @@ async fn every_page_matches(conn: &mut PgConnection, when: &str) {
             min_days: 0,
         },
     ];
-    for range in ranges {
-        for (limit, offset) in pages {
-            let page = Page { limit, offset };
+    for range in ranges() {
+        for page in pages() {
+            let (limit, offset) = (page.limit, page.offset);
             let expected = counted_over_the_range(conn, range, page).await;
             for plan in plans {
                 let got: Vec<(String, i64, i64)> =

@@ -11,20 +11,8 @@ use helpcenter::insights::reports::{self, DateRange, Page, UnopenedPlan};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use ticket_support::spawn_app;
+use ticket_support::walks::{pages, ranges, Lcg};
 use time::{Duration, OffsetDateTime};
-
-/// A small deterministic generator (64-bit LCG), so a failure replays exactly.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
 
 /// 60 days of searches and clicks over 300 queries: a few popular ones, a long tail,
 /// some that mostly find nothing, clicks now and then.
@@ -110,18 +98,6 @@ async fn miscounted(conn: &mut PgConnection) -> i64 {
 
 /// Every range, page and plan gives the page of the full sum.
 async fn every_page_matches(conn: &mut PgConnection, when: &str) {
-    let today = OffsetDateTime::now_utc().date();
-    let ranges = [
-        DateRange::last_days(1),
-        DateRange::last_days(7),
-        DateRange::last_days(30),
-        DateRange::last_days(60),
-        DateRange {
-            from: today - Duration::days(40),
-            to: today - Duration::days(10),
-        },
-    ];
-    let pages = [(5, 0), (10, 7), (50, 0), (1, 30)];
     let plans = [
         UnopenedPlan::default(),
         UnopenedPlan {
@@ -137,9 +113,9 @@ async fn every_page_matches(conn: &mut PgConnection, when: &str) {
             most: 4,
         },
     ];
-    for range in ranges {
-        for (limit, offset) in pages {
-            let page = Page { limit, offset };
+    for range in ranges() {
+        for page in pages() {
+            let (limit, offset) = (page.limit, page.offset);
             let expected = summed_over_the_range(conn, range, page).await;
             for plan in plans {
                 let got: Vec<(String, i64)> = reports::unopened_with(conn, range, page, plan)

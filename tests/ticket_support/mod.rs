@@ -28,6 +28,7 @@ use uuid::Uuid;
 #[path = "../common/skips.rs"]
 pub mod skips;
 pub mod sse;
+pub mod walks;
 
 /// The JWT secret of test services.
 pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!";
