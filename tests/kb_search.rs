@@ -653,3 +653,39 @@ async fn a_protected_product_name_is_never_typo_corrected() {
     // Other words keep their typo tolerance.
     assert_eq!(hit_slugs(&app.search("q=paymants").await), ["stripe"]);
 }
+
+#[tokio::test]
+async fn a_misspelled_word_ranks_the_article_it_means_above_those_with_only_the_other_words() {
+    let dir = articles_dir(&[
+        (
+            "javascript.md",
+            "# JavaScript\n\nJavaScript is the language of the web. JavaScript runs in every browser; JavaScript functions can form a closure.",
+        ),
+        (
+            "closures.md",
+            "# Closures\n\nA closure is a function bundled with the variables around it, as in JavaScript.",
+        ),
+        ("arrays.md", "# Arrays\n\nJavaScript arrays hold lists of values."),
+        ("promises.md", "# Promises\n\nJavaScript promises stand for a later value."),
+        ("modules.md", "# Modules\n\nJavaScript modules split a program into files."),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    // "clousre" is in no article: "closure" is all the customer can have meant.
+    let slugs = app.slugs_for("javascript clousre ").await;
+    assert_eq!(
+        slugs.first().map(String::as_str),
+        Some("closures"),
+        "{slugs:?}"
+    );
+
+    // Weighed like the variant of a real word, the typo lets "javascript" decide.
+    let mut settings = app.kb.settings().as_ref().clone();
+    settings.unknown_word_typo_weight = settings.typo_weight;
+    app.kb.set_settings(settings);
+    let slugs = app.slugs_for("javascript clousre ").await;
+    assert_eq!(
+        slugs.first().map(String::as_str),
+        Some("javascript"),
+        "{slugs:?}"
+    );
+}

@@ -185,11 +185,12 @@ pub(super) fn word_query(
     w: &WordTerms,
     tiered: bool,
 ) -> Box<dyn Query> {
-    let typo_stems: Vec<(String, f32)> = w
-        .typos
-        .iter()
-        .map(|s| (s.clone(), settings.typo_weight))
-        .collect();
+    let typo_weight = if w.unknown {
+        settings.unknown_word_typo_weight
+    } else {
+        settings.typo_weight
+    };
+    let typo_stems: Vec<(String, f32)> = w.typos.iter().map(|s| (s.clone(), typo_weight)).collect();
     if !tiered {
         // Untiered words (a long query's, a short query's whose words rarely meet, or a
         // short query's stop words) rank by BM25F:

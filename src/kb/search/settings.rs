@@ -52,6 +52,11 @@ pub struct SearchSettings {
     pub boosts: FieldBoosts,
     /// Weight of a typo variant against an exact match in BM25 (long queries).
     pub typo_weight: f32,
+    /// Weight of a typo variant in BM25 when the word as typed is in no dictionary
+    /// ("clousre"): the variants are all the person can have meant, so a low weight
+    /// would let the query's other words decide the order alone ("javascript clousre"
+    /// ranked the JavaScript landing page above the page on closures).
+    pub unknown_word_typo_weight: f32,
     /// Weight of a prefix completion against an exact word in BM25.
     pub prefix_weight: f32,
     /// Queries with up to this many significant words use tiered ranking and AND matching.
@@ -105,6 +110,7 @@ impl Default for SearchSettings {
                 body: 1.0,
             },
             typo_weight: 0.3,
+            unknown_word_typo_weight: 1.0,
             prefix_weight: 0.6,
             tiered_max_words: 4,
             synonyms: Synonyms::default(),

@@ -15,6 +15,10 @@ pub struct WordTerms {
     pub(super) exact: Vec<(String, f32)>,
     /// Stems of dictionary words within the typo distance.
     pub(super) typos: Vec<String>,
+    /// The word as typed is in none of the reader's dictionaries and completes to no
+    /// word: its typo variants are what the person meant, so they weigh as much as an exact word would
+    /// ([`SearchSettings::unknown_word_typo_weight`]).
+    pub(super) unknown: bool,
     pub(super) stop: bool,
     /// What the semantic side embeds for this word: the word itself when the index's
     /// vocabulary has it, else its first prefix completion or typo variant (a stem:
@@ -223,7 +227,10 @@ pub(super) fn expand_word(
             }
         }
     }
-    let for_meaning = if in_vocabulary(searcher, dicts, &raw) {
+    let known = in_vocabulary(searcher, dicts, &raw);
+    // A half-typed word is unknown too, but its completions are what it means.
+    let unknown = !known && exact.len() == 1;
+    let for_meaning = if known {
         Some(raw.clone())
     } else {
         exact.get(1).map(|(s, _)| s).or(typos.first()).cloned()
@@ -232,6 +239,7 @@ pub(super) fn expand_word(
         raw,
         exact,
         typos,
+        unknown,
         stop,
         for_meaning,
     }
