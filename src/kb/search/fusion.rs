@@ -42,7 +42,7 @@ pub(super) struct SemanticMatches {
     /// Matches exactly these documents' slugs (for the union with the lexical query).
     pub(super) slugs: Box<dyn Query>,
     /// The query's vector.
-    pub(super) vector: Vec<f32>,
+    pub(super) vector: Arc<[f32]>,
     /// The similarity of the nearest article that passes the query's filters and the
     /// reader's audiences: the semantic scale's top, the same for every page of the
     /// query (and never set by an article the reader may not see).
@@ -102,16 +102,22 @@ pub(super) fn semantic_matches(
         text.push(' ');
         text.push_str(p);
     }
-    let query = Embedder::builtin().embed_query(&text);
     // Readers who see the same articles share their nearest ones.
     let key = (idx.audiences.visibility_key(reader), text);
-    let found = match idx.meanings.get(settings, &key) {
-        Some(found) => found,
+    let Meaning {
+        vector: query,
+        nearest: found,
+    } = match idx.meanings.get(settings, &key) {
+        Some(meaning) => meaning,
         None => {
-            let found = nearest_articles(idx, settings, &query, reader);
+            let vector: Arc<[f32]> = Embedder::builtin().embed_query(&key.1).into();
+            let meaning = Meaning {
+                nearest: nearest_articles(idx, settings, &vector, reader),
+                vector,
+            };
             idx.meanings
-                .put(settings, key, found.clone(), MEANING_CACHE_MAX);
-            found
+                .put(settings, key, meaning.clone(), MEANING_CACHE_MAX);
+            meaning
         }
     };
     if found.is_empty() {
@@ -189,7 +195,16 @@ fn nearest_articles(
 /// as-you-type search sends the same meaningful words keystroke after keystroke (a
 /// half-typed last word counts by its completion).
 /// Keyed by what the reader may see and the embedded text.
-pub type MeaningCache = SnapshotCache<(String, String), Arc<[NearArticle]>>;
+pub type MeaningCache = SnapshotCache<(String, String), Meaning>;
+
+/// What a query text means in one snapshot: its vector (embedding it was a few per cent
+/// of a cached search's time: the tokenizer and a thread pool's round trip) and its
+/// nearest articles.
+#[derive(Clone)]
+pub struct Meaning {
+    vector: Arc<[f32]>,
+    nearest: Arc<[NearArticle]>,
+}
 
 /// Most query texts a snapshot's meaning cache holds before it starts over.
 const MEANING_CACHE_MAX: usize = 5_000;

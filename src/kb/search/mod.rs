@@ -60,8 +60,8 @@ mod words;
 
 pub use self::browse::*;
 use self::clauses::*;
-pub use self::fusion::MeaningCache;
 use self::fusion::*;
+pub use self::fusion::{Meaning, MeaningCache};
 pub use self::hits::*;
 use self::readers::*;
 pub use self::readers::{readable_query, reader_clause};
