@@ -54,8 +54,12 @@ impl SemanticMatches {
     /// its own rows, whether or not it was among the nearest sections, so fusion
     /// weighs every candidate on both scales. (Only those already found by words; a
     /// lexical match needs no minimum similarity.)
-    pub(super) fn rank_lexical_matches(&mut self, idx: &OpenIndex, lexical: &[DocAddress]) {
-        let mut cards = Cards::new(idx);
+    pub(super) fn rank_lexical_matches<'a>(
+        &mut self,
+        idx: &'a OpenIndex,
+        cards: &mut Cards<'a>,
+        lexical: &[DocAddress],
+    ) {
         let unranked: Vec<(DocAddress, &str)> = lexical
             .iter()
             .filter(|addr| !self.ranked.iter().any(|(a, ..)| a == *addr))

@@ -89,6 +89,8 @@ pub fn search(
         max_values: MAX_FACET_VALUES,
     };
 
+    // Hits' cards, read once per search (the semantic stage reads them first).
+    let mut cards = Cards::new(idx);
     // The best section of each article that matched by meaning (by document).
     let mut semantic_sections: HashMap<DocAddress, usize> = HashMap::new();
     let (total, docs, facets, matched) = if parsed.is_empty() {
@@ -262,7 +264,7 @@ pub fn search(
             // semantic ones. The lexical matches below it follow in their own order.
             let head = scored.len().min(FUSION_WINDOW);
             let lexical_head: Vec<DocAddress> = scored[..head].iter().map(|(_, a)| *a).collect();
-            semantic.rank_lexical_matches(idx, &lexical_head);
+            semantic.rank_lexical_matches(idx, &mut cards, &lexical_head);
             let mut fused = fuse(
                 &scored[..head],
                 &semantic.ranked,
@@ -288,7 +290,6 @@ pub fn search(
 
     let facets = facet_collector().facets(&facets);
     let mut hits = Vec::with_capacity(docs.len());
-    let mut cards = Cards::new(idx);
     let stems = matched.key();
     for (score, addr) in docs.into_iter().take(req.limit) {
         if let Some(card) = cards.get(addr) {
