@@ -36,8 +36,9 @@ fn docker_docs_known_items_hit_at_3_meets_the_target() {
 
 /// A floor under today's hybrid search (the default) on the held-out half of the
 /// queries written in customers' words (`eval/docker-docs-users-heldout.tsv`): hit@3
-/// 0.814 when hybrid search landed, 0.678 with words alone. A ranking change may not
-/// lose what the engine finds there. The target (0.90) is not met; README,
+/// 0.814 when hybrid search landed, 0.797 since the ranking changes of commit b4ba74f
+/// (chosen on the tuning half), 0.678 with words alone. A ranking change may not go
+/// below the floor. The target (0.90) is not met; README,
 /// Relevance. Tune on `docker-docs-users-tune.tsv`, never on this half.
 const USERS_HELDOUT_FLOOR_HIT_AT_3: f64 = 0.79;
 
