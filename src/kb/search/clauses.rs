@@ -98,9 +98,11 @@ pub(super) fn exclusion_clauses(
 
 /// BM25 of one stem over the text fields, boosted per field.
 ///
-/// A stand-in (typo variant or prefix completion, `weight < 1`) is only looked up in the
-/// title and the body: each field costs a dictionary look-up per term, and stand-ins are
-/// many while their weight is low.
+/// A stand-in weighed below an exact word (`weight < 1`: a typo variant of a known word,
+/// a prefix completion) is only looked up in the title and the body: each field costs a
+/// dictionary look-up per term, and stand-ins are many while their weight is low. An
+/// unknown word's typo variants weigh 1 and are looked up in every field, as the word
+/// they stand for would be.
 pub(super) fn stem_bm25(
     f: &Fields,
     boosts: &FieldBoosts,

@@ -17,7 +17,8 @@
 //!
 //! where an article found by meaning alone has lexical 0, and every lexical match gets
 //! its similarity from its own rows, near or not. A tiered score's BM25 part is what
-//! lies above the best match's tier (an untiered score is all BM25): against the whole
+//! lies above the best match's tier (an untiered score is BM25 over the tier that a
+//! quoted phrase gives every match, or over none): against the whole
 //! score, matches of one tier differ by a few points in ten thousand and the words'
 //! order would be lost to meaning (tuning halves: MDN hit@3 0.604 to 0.642). Measured on the tuning halves (README,
 //! Relevance): weighted reciprocal rank fusion found more of the customers' questions
@@ -284,7 +285,8 @@ pub(super) fn fuse(
     let lexical_best = lexical.iter().map(|(s, _)| *s).fold(0.0f32, f32::max);
     // A tiered score is its tier plus its BM25 part (which never bridges a tier): the
     // BM25 parts are compared within the best match's tier. An untiered score is its
-    // BM25 alone (below the first tier), so its floor is 0.
+    // BM25 alone (floor 0), or over the one tier that a required phrase gives every
+    // match.
     let floor = (lexical_best / TIER_TYPO).floor() * TIER_TYPO;
     let spread = (lexical_best - floor).max(f32::MIN_POSITIVE);
     let semantic_best = semantic_best.max(f32::MIN_POSITIVE);

@@ -16,7 +16,8 @@
 //!   a typo match.
 //!   Longer queries, and short ones whose words all meet in fewer than
 //!   `min_full_matches` documents, rank by BM25F alone (each word's field frequencies
-//!   weighted by the same boosts and saturated once), with typo variants down-weighted.
+//!   weighted by the same boosts and saturated once), with typo variants down-weighted
+//!   (except those of a word in no article in any form: they are what it means).
 //!
 //! One file per stage, in the order a query flows through them: `settings.rs` (the
 //! request and the rules), `words.rs` (expansion), `clauses.rs` (the query and its

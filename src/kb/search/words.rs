@@ -15,13 +15,16 @@ pub struct WordTerms {
     pub(super) exact: Vec<(String, f32)>,
     /// Stems of dictionary words within the typo distance.
     pub(super) typos: Vec<String>,
-    /// The word as typed is in none of the reader's dictionaries and completes to no
-    /// word: its typo variants are what the person meant, so they weigh as much as an exact word would
+    /// The word as typed is in none of the reader's dictionaries in any form (no
+    /// dictionary word shares its stem) and completes to no word: its typo variants
+    /// are what the person meant, so they weigh as much as an exact word would
     /// ([`SearchSettings::unknown_word_typo_weight`]).
     pub(super) unknown: bool,
     pub(super) stop: bool,
     /// What the semantic side embeds for this word: the word itself when the index's
-    /// vocabulary has it, else its first prefix completion or typo variant (a stem:
+    /// vocabulary has it, else the vocabulary's word of the same stem ("port" for
+    /// "ports", not the typo variant "parts"), else its first prefix completion or typo
+    /// variant (a stem:
     /// "netwrking" means "network", which the model knows), else nothing. A query
     /// with no significant word left (gibberish) gets no semantic matches.
     pub(super) for_meaning: Option<String>,
@@ -199,6 +202,10 @@ pub(super) fn expand_word(
     let exact_stem = stem(&analyzers.en, &raw);
     let mut exact = vec![(exact_stem.clone(), 1.0)];
     let stop = STOP_WORDS.contains(&raw.as_str());
+    // A dictionary word of the same stem ("user" for "users"): the word is known in
+    // another form.
+    let mut same_stem: Option<String> = None;
+    let mut completes = false;
     if prefix && !stop {
         // One letter is too little to complete; two letters complete to a few words.
         let max = match raw.chars().count() {
@@ -207,7 +214,11 @@ pub(super) fn expand_word(
             _ => settings.max_prefix_expansions,
         };
         for completion in prefix_completions(searcher, dicts, &raw, max) {
+            completes = true;
             let s = stem(&analyzers.en, &completion);
+            if s == exact_stem && same_stem.is_none() {
+                same_stem = Some(completion.clone());
+            }
             if !exact.iter().any(|(e, _)| *e == s) {
                 exact.push((s, settings.prefix_weight));
             }
@@ -222,16 +233,29 @@ pub(super) fn expand_word(
     if distance > 0 {
         for variant in typo_variants(searcher, dicts, &raw, distance, settings) {
             let s = stem(&analyzers.en, &variant);
+            if s == exact_stem && same_stem.is_none() {
+                same_stem = Some(variant.clone());
+            }
             if !exact.iter().any(|(e, _)| *e == s) && !typos.contains(&s) {
                 typos.push(s);
             }
         }
     }
     let known = in_vocabulary(searcher, dicts, &raw);
-    // A half-typed word is unknown too, but its completions are what it means.
-    let unknown = !known && exact.len() == 1;
+    if !known
+        && same_stem.is_none()
+        && exact_stem != raw
+        && in_vocabulary(searcher, dicts, &exact_stem)
+    {
+        same_stem = Some(exact_stem.clone());
+    }
+    // Unknown: in no dictionary in any form, and no completion (a half-typed word's
+    // completions are what it means).
+    let unknown = !known && same_stem.is_none() && !completes;
     let for_meaning = if known {
         Some(raw.clone())
+    } else if same_stem.is_some() {
+        same_stem
     } else {
         exact.get(1).map(|(s, _)| s).or(typos.first()).cloned()
     };
