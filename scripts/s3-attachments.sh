@@ -44,16 +44,33 @@ keys() { curl -fsS "$s3/$bucket?list-type=2" | python3 -c '
 import re, sys
 print("\n".join(re.findall(r"<Key>([^<]+)</Key>", sys.stdin.read())))'; }
 
+# A call to the service: its body on a 2xx status; otherwise the status, the problem+json
+# and the end of the server's log, then exit (a bare curl -f said only "503").
+api() {
+  local out status
+  out="$(mktemp)"
+  status="$(curl -sS -o "$out" -w '%{http_code}' "$@")"
+  if [ "${status:0:1}" != 2 ]; then
+    log "HTTP $status from: curl $*"
+    cat "$out" >&2
+    echo >&2
+    tail -n 20 "$work/server.log" >&2
+    exit 1
+  fi
+  cat "$out"
+  rm -f "$out"
+}
+
 file="$work/screen.png"
 printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR' >"$file"
 head -c $((12 * 1024 * 1024)) /dev/urandom >>"$file"
-up="$(curl -fsS "${auth[@]}" -X POST -T "$file" "$base/api/v1/uploads?filename=screen.png")"
+up="$(api "${auth[@]}" -X POST -T "$file" "$base/api/v1/uploads?filename=screen.png")"
 read -r upload_token attachment <<<"$(echo "$up" | python3 -c 'import json,sys; u=json.load(sys.stdin); print(u["token"], u["id"])')"
 [ "$(keys)" = "attachments/$attachment" ] || { log "the bucket should hold attachments/$attachment, holds: $(keys)"; exit 1; }
-ticket="$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' \
+ticket="$(api "${auth[@]}" -H 'Content-Type: application/json' \
   -d "{\"subject\": \"S3\", \"body\": \"12 MB\", \"uploads\": [\"$upload_token\"]}" "$base/api/v1/tickets" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
-curl -fsS "${auth[@]}" -o "$work/back.png" "$base/api/v1/tickets/$ticket/attachments/$attachment"
+api "${auth[@]}" "$base/api/v1/tickets/$ticket/attachments/$attachment" >"$work/back.png"
 cmp -s "$file" "$work/back.png" || { log "the download differs from the upload"; exit 1; }
 
 # Over the limit (no Content-Length: counted while streaming) and a refused type:

@@ -1,7 +1,8 @@
 # Sourced by the scripts that test a live server (api-contract.sh, browser-tests.sh).
 # `start_live_server NAME` builds the debug binary and starts `helpcenter serve` on a
 # copy of the bundled articles, its own fresh database (helpcenter_NAME_PID, dropped on
-# exit), a fresh index and a free port, then waits for /readyz. It sets `bin`, `base`,
+# exit), a fresh index and a free port, then waits for /readyz and for the ticket API.
+# It sets `bin`, `base`,
 # `work` (a scratch folder removed on exit) and exports DATABASE_URL and, for the
 # asymmetric path Supabase uses, a fresh ES256 key: JWT_JWKS_FILE (the server verifies
 # with it, HS256 refused) and HELPCENTER_TOKEN_KEY (so `$bin token ...` mints ES256
@@ -30,8 +31,18 @@ start_live_server() {
     >"$work/server.log" 2>&1 &
   live_server=$!
   trap stop_live_server EXIT
+  # /readyz covers the knowledge base, which works without a database; the ticket API
+  # answers 503 until its database and key set are ready too (the first requests of
+  # s3-attachments.sh once met that 503), so wait for a signed-in request as well.
+  local probe
+  probe="$("$bin" token --sub "$(python3 -c 'import uuid; print(uuid.uuid4())')" --ttl 1h)"
   for _ in $(seq 1 120); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && return 0
+    if curl -fsS "$base/readyz" >/dev/null 2>&1; then
+      local code
+      code="$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $probe" \
+        "$base/api/v1/tickets?limit=1" || true)"
+      [ "$code" = 200 ] && return 0
+    fi
     kill -0 "$live_server" 2>/dev/null || { cat "$work/server.log" >&2; log "the server exited"; exit 1; }
     sleep 0.5
   done
