@@ -157,9 +157,10 @@ pub struct FacetCollector {
     pub max_values: usize,
 }
 
-/// Per-segment state of [`FacetCollector`]: value ids while there are few (a query
-/// matching a hundred articles should not clear a counter per category of MDN), then
-/// dense counters.
+/// Per-segment state of [`FacetCollector`]: a counter per value, zeroed once when the
+/// first document is collected (an allocation of zeroed memory, cheap however many
+/// values MDN has), and the values seen, in the order first seen. Sorting the value ids
+/// of every matched document instead was 2% of a search's time under load on MDN.
 pub struct FacetSegmentCollector {
     /// This segment's value ids by document (`None` for a segment the table lacks),
     /// taken once per segment: cloning the table's `Arc` per collected document was two
@@ -167,18 +168,10 @@ pub struct FacetSegmentCollector {
     segment: Option<Arc<SegmentFacets>>,
     /// How many values the table has (the size of a dense count array).
     values: usize,
-    ids: Vec<u32>,
+    /// Each value's count (empty until the first document).
     counts: Vec<u32>,
-}
-
-impl FacetSegmentCollector {
-    fn densify(&mut self) {
-        self.counts = vec![0; self.values];
-        for &id in &self.ids {
-            self.counts[id as usize] += 1;
-        }
-        self.ids = Vec::new();
-    }
+    /// The values whose count is not 0.
+    seen: Vec<u32>,
 }
 
 /// `(value id, count)` pairs.
@@ -196,8 +189,8 @@ impl Collector for FacetCollector {
         Ok(FacetSegmentCollector {
             segment: self.table.segments.get(segment_local_id as usize).cloned(),
             values: self.table.values.len(),
-            ids: Vec::new(),
             counts: Vec::new(),
+            seen: Vec::new(),
         })
     }
 
@@ -275,34 +268,23 @@ impl SegmentCollector for FacetSegmentCollector {
         };
         let ids = &seg.ids[from as usize..to as usize];
         if self.counts.is_empty() {
-            self.ids.extend_from_slice(ids);
-            if self.ids.len() > 4096 && self.ids.len() * 4 > self.values {
-                self.densify();
+            self.counts = vec![0; self.values];
+        }
+        for &id in ids {
+            let Some(count) = self.counts.get_mut(id as usize) else {
+                continue;
+            };
+            if *count == 0 {
+                self.seen.push(id);
             }
-        } else {
-            for &id in ids {
-                self.counts[id as usize] += 1;
-            }
+            *count += 1;
         }
     }
 
-    fn harvest(mut self) -> FacetFruit {
-        if self.counts.is_empty() {
-            self.ids.sort_unstable();
-            let mut out: FacetFruit = Vec::new();
-            for id in self.ids {
-                match out.last_mut() {
-                    Some((last, n)) if *last == id => *n += 1,
-                    _ => out.push((id, 1)),
-                }
-            }
-            return out;
-        }
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(id, c)| (id as u32, *c))
+    fn harvest(self) -> FacetFruit {
+        self.seen
+            .into_iter()
+            .map(|id| (id, self.counts[id as usize]))
             .collect()
     }
 }
