@@ -719,3 +719,31 @@ async fn a_word_in_another_form_than_the_articles_use_is_not_taken_for_a_typo() 
         "{slugs:?}"
     );
 }
+
+#[tokio::test]
+async fn an_api_name_typed_as_two_words_finds_its_page() {
+    let dir = articles_dir(&[
+        (
+            "settimeout.md",
+            "# setTimeout()\n\nCalls a function once, after a delay in milliseconds.",
+        ),
+        (
+            "session-timeouts.md",
+            "# Set session timeouts\n\nSet the timeout after which an idle session ends. Each timeout is set per workspace.",
+        ),
+    ]);
+    let app = spawn_app(dir.path()).await;
+    let mut settings = app.kb.settings().as_ref().clone();
+    settings.semantic_ratio = 0.0;
+    app.kb.set_settings(settings.clone());
+    let slugs = app.slugs_for("set timeout ").await;
+    assert_eq!(slugs, vec!["settimeout", "session-timeouts"]);
+
+    // Without joining the words, the page never found them.
+    settings.join_words = false;
+    app.kb.set_settings(settings);
+    assert_eq!(
+        app.slugs_for("set timeout ").await,
+        vec!["session-timeouts"]
+    );
+}

@@ -260,6 +260,10 @@ pub(super) fn synonym_clause(
     for stems in alternatives {
         let phrase = phrase_over_fields(f, settings, stems);
         options.push(if tiered {
+            // The alternative stands for all the words: its BM25 counts once per word,
+            // as its tier does (else "set timeout" ranked pages with both words in
+            // their title above `setTimeout`'s own).
+            let phrase: Box<dyn Query> = Box::new(BoostQuery::new(phrase, significant as Score));
             Box::new(AddScoreQuery {
                 inner: phrase,
                 bonus: TIER_EXACT * significant as Score,

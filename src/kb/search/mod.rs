@@ -125,7 +125,7 @@ pub fn search(
             }
         }
         let raw_words: Vec<String> = words.iter().map(|w| w.raw.clone()).collect();
-        let synonyms: Vec<(SynonymSpan, Vec<Vec<String>>)> = settings
+        let mut synonyms: Vec<(SynonymSpan, Vec<Vec<String>>)> = settings
             .synonyms
             .find(&raw_words)
             .into_iter()
@@ -139,6 +139,10 @@ pub fn search(
                 (m.start..m.start + m.len, alternatives)
             })
             .collect();
+        if settings.join_words {
+            let taken: Vec<SynonymSpan> = synonyms.iter().map(|(span, _)| span.clone()).collect();
+            synonyms.extend(joined_words(idx, analyzers, &words, &taken, &req.reader));
+        }
         for stems in synonyms.iter().flat_map(|(_, alts)| alts) {
             for s in stems {
                 matched.insert(s.clone());

@@ -61,6 +61,9 @@ pub struct SearchSettings {
     pub prefix_weight: f32,
     /// Queries with up to this many significant words use tiered ranking and AND matching.
     pub tiered_max_words: usize,
+    /// Two adjacent words that the dictionary knows as one word ("set timeout" for
+    /// `setTimeout`) also match that word, as a writers' synonym would.
+    pub join_words: bool,
     /// Writers' synonyms (`_search.toml`): a matched word or words also match each
     /// alternative as a phrase, in the same ranking tier as the words themselves
     /// (untiered queries score an alternative by its BM25 alone).
@@ -113,6 +116,7 @@ impl Default for SearchSettings {
             unknown_word_typo_weight: 1.0,
             prefix_weight: 0.6,
             tiered_max_words: 4,
+            join_words: true,
             synonyms: Synonyms::default(),
             min_full_matches: 10,
             // Chosen on the tuning halves of the known items (docker-docs and MDN in

@@ -543,3 +543,42 @@ pub(super) fn top_by_freq(freq: HashMap<String, u64>, max: usize) -> Vec<String>
     v.truncate(max);
     v.into_iter().map(|(s, _)| s).collect()
 }
+
+/// Two adjacent significant words that the reader's dictionaries know as one word
+/// ("set timeout" for `setTimeout`, "local storage" for `localStorage`, "inner html"
+/// for `innerHTML`): customers type an API's or a setting's name as words. Each pair becomes an alternative for its two words, as a writers' synonym
+/// would (ranked in the same tier as both words matched exactly). Pairs inside `taken`
+/// (writers' synonyms) are left to those; a word joins at most one pair.
+pub(super) fn joined_words(
+    idx: &OpenIndex,
+    analyzers: &Analyzers,
+    words: &[WordTerms],
+    taken: &[SynonymSpan],
+    reader: &crate::kb::audience::Reader,
+) -> Vec<(SynonymSpan, Vec<Vec<String>>)> {
+    let mut out: Vec<(SynonymSpan, Vec<Vec<String>>)> = Vec::new();
+    if words.len() < 2 {
+        return out;
+    }
+    let (dicts, _) = dictionaries(idx, reader);
+    let mut i = 0;
+    while i + 1 < words.len() {
+        let (a, b) = (&words[i], &words[i + 1]);
+        let free = !taken
+            .iter()
+            .any(|span| span.contains(&i) || span.contains(&(i + 1)));
+        // Words of three letters or more: "user's" is "user" and "s", not "users", and
+        // "set up" is a verb, not "setup".
+        let long = |w: &WordTerms| w.raw.chars().count() >= 3;
+        if free && !a.stop && !b.stop && long(a) && long(b) {
+            let joined = format!("{}{}", a.raw, b.raw);
+            if in_vocabulary(&idx.searcher, &dicts, &joined) {
+                out.push((i..i + 2, vec![vec![stem(&analyzers.en, &joined)]]));
+                i += 2;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
