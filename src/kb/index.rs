@@ -459,6 +459,8 @@ pub struct OpenIndex {
     pub meanings: super::search::MeaningCache,
     /// Each hit's best lexical section and snippet, by the stems a query matched.
     pub snippets: super::search::SnippetCache,
+    /// Adjacent query words found, or not, as one word of the dictionary.
+    pub joins: super::search::JoinCache,
     /// One vector per section of every article in this snapshot (`vectors.bin`).
     pub vectors: Arc<SectionVectors>,
 }
@@ -605,6 +607,7 @@ pub fn open_current(index_dir: &Path) -> Result<OpenIndex, IndexError> {
         words: Default::default(),
         meanings: Default::default(),
         snippets: Default::default(),
+        joins: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -747,6 +750,7 @@ pub fn build_generation(
         words: Default::default(),
         meanings: Default::default(),
         snippets: Default::default(),
+        joins: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -792,6 +796,7 @@ pub fn build_in_ram(articles: &[Article], fingerprint: &str) -> Result<OpenIndex
         words: Default::default(),
         meanings: Default::default(),
         snippets: Default::default(),
+        joins: Default::default(),
         vectors: Arc::new(vectors),
     })
 }
@@ -911,6 +916,7 @@ pub fn apply_update(idx: &OpenIndex, update: &IndexUpdate) -> Result<OpenIndex, 
             words: Default::default(),
             meanings: Default::default(),
             snippets: Default::default(),
+            joins: Default::default(),
             vectors: Arc::new(vectors),
         })
     })();

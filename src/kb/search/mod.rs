@@ -141,7 +141,14 @@ pub fn search(
             .collect();
         if settings.join_words {
             let taken: Vec<SynonymSpan> = synonyms.iter().map(|(span, _)| span.clone()).collect();
-            synonyms.extend(joined_words(idx, analyzers, &words, &taken, &req.reader));
+            synonyms.extend(joined_words(
+                idx,
+                settings,
+                analyzers,
+                &words,
+                &taken,
+                &req.reader,
+            ));
         }
         for stems in synonyms.iter().flat_map(|(_, alts)| alts) {
             for s in stems {
