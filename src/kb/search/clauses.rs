@@ -1,6 +1,7 @@
 //! The third stage: the tantivy query built from the expanded words. Filters, phrases and
 //! exclusions; each word a clause (the best BM25 or BM25F over its stems and fields,
-//! plus its tier); writers' synonyms as alternatives to the words they cover.
+//! plus its tier); writers' synonyms and joined words as alternatives to the words they
+//! cover.
 
 use super::*;
 
@@ -229,8 +230,9 @@ pub(super) type Clause = (Occur, Box<dyn Query>);
 
 /// The clause of words that a synonym rule matched: the words themselves (each as its
 /// own clause would be) or any alternative as a phrase. Tiered, an alternative scores
-/// one exact tier per significant word it stands for, so that "2fa" and "two-factor
-/// authentication" rank alike for their articles.
+/// one exact tier per significant word it stands for, and its BM25 counts once per such
+/// word too, so that "2fa" and "two-factor authentication" rank alike for their
+/// articles. Joined words ([`joined_words`]) come here as one-word alternatives.
 pub(super) fn synonym_clause(
     f: &Fields,
     settings: &SearchSettings,

@@ -7,6 +7,8 @@
 //!   `typo.one_typo_from` to `typo.two_typos_from - 1` letters also match words one
 //!   edit away, longer words two edits; shorter words, numbers and protected words never
 //!   match a typo. The last word also matches as a prefix while the person is still typing.
+//!   Two adjacent words that the dictionary knows as one word also match it ("set
+//!   timeout" for `setTimeout`), as writers' synonyms match their alternatives.
 //!   Up to `tiered_max_words` significant words must all match; if fewer than
 //!   `min_full_matches` documents match them all, any word may match. Longer queries
 //!   (a pasted ticket) match any word.

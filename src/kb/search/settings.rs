@@ -61,12 +61,14 @@ pub struct SearchSettings {
     pub prefix_weight: f32,
     /// Queries with up to this many significant words use tiered ranking and AND matching.
     pub tiered_max_words: usize,
-    /// Two adjacent words that the dictionary knows as one word ("set timeout" for
-    /// `setTimeout`) also match that word, as a writers' synonym would.
+    /// Two adjacent significant words of three letters or more that the dictionary
+    /// knows as one word ("set timeout" for `setTimeout`) also match that word, as a
+    /// writers' synonym would (in every query, long ones included).
     pub join_words: bool,
     /// Writers' synonyms (`_search.toml`): a matched word or words also match each
-    /// alternative as a phrase, in the same ranking tier as the words themselves
-    /// (untiered queries score an alternative by its BM25 alone).
+    /// alternative as a phrase, in the same ranking tier as the words themselves, its
+    /// BM25 counted once per significant word it stands for (untiered queries score an
+    /// alternative by its BM25 alone).
     #[serde(skip)]
     pub synonyms: Synonyms,
     /// When fewer documents than this match every word of such a query, any word may

@@ -1,7 +1,8 @@
 //! The second stage: query words expanded against the snapshot's dictionary. Each word
 //! is analyzed into its stem, then the vocabulary field gives its prefix completions
 //! (the half-typed last word) and typo variants (a Levenshtein automaton, first letter
-//! kept); [`WordCache`] remembers the expansions per snapshot.
+//! kept); [`WordCache`] remembers the expansions per snapshot. Adjacent words that the
+//! dictionary knows as one word are joined ([`joined_words`], [`JoinCache`]).
 
 use super::*;
 
@@ -556,9 +557,12 @@ const JOIN_CACHE_MAX: usize = 20_000;
 
 /// Two adjacent significant words that the reader's dictionaries know as one word
 /// ("set timeout" for `setTimeout`, "local storage" for `localStorage`, "inner html"
-/// for `innerHTML`): customers type an API's or a setting's name as words. Each pair becomes an alternative for its two words, as a writers' synonym
-/// would (ranked in the same tier as both words matched exactly). Pairs inside `taken`
-/// (writers' synonyms) are left to those; a word joins at most one pair.
+/// for `innerHTML`): customers type an API's or a setting's name as words. The joined
+/// word becomes an alternative for the pair, as a writers' synonym would (ranked in the
+/// same tier as both words matched exactly). A pair touching a span of `taken`
+/// (writers' synonyms) is left to it; a word joins at most one pair. "Adjacent" is in
+/// the list of analyzed words: a repeated word appears once there, and quoted phrases
+/// and exclusions are not in it, so the words around them count as adjacent.
 pub(super) fn joined_words(
     idx: &OpenIndex,
     settings: &Arc<SearchSettings>,
