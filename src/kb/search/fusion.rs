@@ -18,10 +18,10 @@
 //! where an article found by meaning alone has lexical 0, and every lexical match gets
 //! its similarity from its own rows, near or not. A tiered score's BM25 part is what
 //! lies above the best match's tier (an untiered score is BM25 over the tier that a
-//! quoted phrase gives every match, or over none): against the whole
-//! score, matches of one tier differ by a few points in ten thousand and the words'
-//! order would be lost to meaning (tuning halves: MDN hit@3 0.604 to 0.642). Measured on the tuning halves (README,
-//! Relevance): weighted reciprocal rank fusion found more of the customers' questions
+//! quoted phrase gives every match, or over none): against the whole score, matches of
+//! one tier differ by a few points in ten thousand and the words' order would be lost
+//! to meaning (tuning halves: MDN hit@3 0.604 to 0.642). Measured on the tuning halves
+//! (README, Relevance): weighted reciprocal rank fusion found more of the customers' questions
 //! on docker-docs but lost nDCG on BEIR SciFact against lexical search alone; the
 //! scores alone (no rank part) lost known items whose words match several articles in
 //! the same tier (where scores differ by a few points in ten thousand); this mix, at
@@ -112,19 +112,15 @@ pub(super) fn semantic_matches(
     let Meaning {
         vector: query,
         nearest: found,
-    } = match idx.meanings.get(settings, &key) {
-        Some(meaning) => meaning,
-        None => {
-            let vector: Arc<[f32]> = Embedder::builtin().embed_query(&key.1).into();
-            let meaning = Meaning {
+    } = idx
+        .meanings
+        .get_or_insert_with(settings, key, MEANING_CACHE_MAX, |(_, text)| {
+            let vector: Arc<[f32]> = Embedder::builtin().embed_query(text).into();
+            Meaning {
                 nearest: nearest_articles(idx, settings, &vector, reader),
                 vector,
-            };
-            idx.meanings
-                .put(settings, key, meaning.clone(), MEANING_CACHE_MAX);
-            meaning
-        }
-    };
+            }
+        });
     if found.is_empty() {
         return Ok(None);
     }

@@ -108,7 +108,10 @@ pub fn search(
         let docs: Vec<(Score, DocAddress)> = docs.into_iter().map(|(_, d)| (0.0, d)).collect();
         (total as u64, docs, facets, MatchedTerms::default())
     } else {
-        let words = analyze_words(idx, settings, analyzers, &parsed, &req.reader);
+        // The reader's dictionaries, for the words' expansions and for joining them.
+        let (dicts, dict_key) = dictionaries(idx, &req.reader);
+        let reader_dicts = (dicts.as_slice(), dict_key.as_str());
+        let words = analyze_words(idx, settings, analyzers, &parsed, reader_dicts);
         let significant = words.iter().filter(|w| !w.stop).count();
         let tiered = significant <= settings.tiered_max_words;
         let phrases = phrase_clauses(f, settings, analyzers, &parsed);
@@ -149,7 +152,7 @@ pub fn search(
                 analyzers,
                 &words,
                 &taken,
-                &req.reader,
+                reader_dicts,
             ));
         }
         for stems in synonyms.iter().flat_map(|(_, alts)| alts) {
@@ -308,15 +311,11 @@ pub fn search(
     for (score, addr) in docs.into_iter().take(req.limit) {
         if let Some(card) = cards.get(addr) {
             let key = (stems.clone(), addr);
-            let lexical = match idx.snippets.get(settings, &key) {
-                Some(shown) => shown,
-                None => {
-                    let shown = Arc::new(lexical_snippet(&card, &matched, analyzers));
-                    idx.snippets
-                        .put(settings, key, shown.clone(), SNIPPET_CACHE_MAX);
-                    shown
-                }
-            };
+            let lexical = idx
+                .snippets
+                .get_or_insert_with(settings, key, SNIPPET_CACHE_MAX, |_| {
+                    Arc::new(lexical_snippet(&card, &matched, analyzers))
+                });
             let section = semantic_sections.get(&addr).copied();
             hits.push(hit_from_card(&card, score, &lexical, section));
         }

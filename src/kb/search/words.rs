@@ -25,9 +25,9 @@ pub struct WordTerms {
     /// What the semantic side embeds for this word: the word itself when the index's
     /// vocabulary has it, else the vocabulary's word of the same stem ("port" for
     /// "ports", not the typo variant "parts"), else its first prefix completion or typo
-    /// variant (a stem:
-    /// "netwrking" means "network", which the model knows), else nothing. A query
-    /// with no significant word left (gibberish) gets no semantic matches.
+    /// variant (a stem: "netwrking" means "network", which the model knows), else
+    /// nothing. A query with no significant word left (gibberish) gets no semantic
+    /// matches.
     pub(super) for_meaning: Option<String>,
 }
 
@@ -64,7 +64,7 @@ impl<K, V> Default for SnapshotCache<K, V> {
 }
 
 impl<K: std::hash::Hash + Eq, V: Clone> SnapshotCache<K, V> {
-    pub(super) fn get<Q>(&self, settings: &Arc<SearchSettings>, key: &Q) -> Option<V>
+    fn get<Q>(&self, settings: &Arc<SearchSettings>, key: &Q) -> Option<V>
     where
         K: std::borrow::Borrow<Q>,
         Q: std::hash::Hash + Eq + ?Sized,
@@ -76,9 +76,26 @@ impl<K: std::hash::Hash + Eq, V: Clone> SnapshotCache<K, V> {
         }
     }
 
+    /// The value of `key`, made by `make` and remembered when the cache lacks it (see
+    /// [`Self::put`] for `max`).
+    pub(super) fn get_or_insert_with(
+        &self,
+        settings: &Arc<SearchSettings>,
+        key: K,
+        max: usize,
+        make: impl FnOnce(&K) -> V,
+    ) -> V {
+        if let Some(value) = self.get(settings, &key) {
+            return value;
+        }
+        let value = make(&key);
+        self.put(settings, key, value.clone(), max);
+        value
+    }
+
     /// Remembers `value`, starting over when the settings changed or `max` entries are
     /// held.
-    pub(super) fn put(&self, settings: &Arc<SearchSettings>, key: K, value: V, max: usize) {
+    fn put(&self, settings: &Arc<SearchSettings>, key: K, value: V, max: usize) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = match inner.as_ref() {
             Some(c) => !Arc::ptr_eq(&c.settings, settings) || c.entries.len() >= max,
@@ -151,16 +168,16 @@ pub(super) fn typo_distance(settings: &TypoSettings, word: &str) -> u8 {
 }
 
 /// Turns the parsed words into stems, typo variants and prefix completions, reading the
-/// vocabulary field's dictionary of every segment.
+/// reader's dictionaries (`dicts`, named by `dict_key`: [`dictionaries`]) of every
+/// segment.
 pub(super) fn analyze_words(
     idx: &OpenIndex,
     settings: &Arc<SearchSettings>,
     analyzers: &Analyzers,
     parsed: &ParsedQuery,
-    reader: &crate::kb::audience::Reader,
+    (dicts, dict_key): (&[Dictionary], &str),
 ) -> Vec<WordTerms> {
     let searcher = &idx.searcher;
-    let (dicts, dict_key) = dictionaries(idx, reader);
     let mut raws: Vec<(String, bool)> = Vec::new();
     let n = parsed.words.len();
     for (i, w) in parsed.words.iter().enumerate() {
@@ -179,13 +196,11 @@ pub(super) fn analyze_words(
     raws.truncate(crate::kb::query::MAX_WORDS);
     raws.into_iter()
         .map(|(raw, prefix)| {
-            let key = (dict_key.clone(), raw, prefix);
-            if let Some(terms) = idx.words.get(settings, &key) {
-                return terms;
-            }
-            let terms = expand_word(searcher, &dicts, settings, analyzers, key.1.clone(), prefix);
-            idx.words.put(settings, key, terms.clone(), WORD_CACHE_MAX);
-            terms
+            let key = (dict_key.to_string(), raw, prefix);
+            idx.words
+                .get_or_insert_with(settings, key, WORD_CACHE_MAX, |(_, raw, prefix)| {
+                    expand_word(searcher, dicts, settings, analyzers, raw.clone(), *prefix)
+                })
         })
         .collect()
 }
@@ -569,13 +584,9 @@ pub(super) fn joined_words(
     analyzers: &Analyzers,
     words: &[WordTerms],
     taken: &[SynonymSpan],
-    reader: &crate::kb::audience::Reader,
+    (dicts, dict_key): (&[Dictionary], &str),
 ) -> Vec<(SynonymSpan, Vec<Vec<String>>)> {
     let mut out: Vec<(SynonymSpan, Vec<Vec<String>>)> = Vec::new();
-    if words.len() < 2 {
-        return out;
-    }
-    let (dicts, dict_key) = dictionaries(idx, reader);
     let mut i = 0;
     while i + 1 < words.len() {
         let (a, b) = (&words[i], &words[i + 1]);
@@ -586,17 +597,14 @@ pub(super) fn joined_words(
         // "set up" is a verb, not "setup".
         let long = |w: &WordTerms| w.raw.chars().count() >= 3;
         if free && !a.stop && !b.stop && long(a) && long(b) {
-            let key = (dict_key.clone(), format!("{}{}", a.raw, b.raw));
-            let known = match idx.joins.get(settings, &key) {
-                Some(known) => known,
-                None => {
-                    let known = in_vocabulary(&idx.searcher, &dicts, &key.1);
-                    idx.joins.put(settings, key.clone(), known, JOIN_CACHE_MAX);
-                    known
-                }
-            };
+            let joined = format!("{}{}", a.raw, b.raw);
+            let key = (dict_key.to_string(), joined.clone());
+            let known =
+                idx.joins
+                    .get_or_insert_with(settings, key, JOIN_CACHE_MAX, |(_, joined)| {
+                        in_vocabulary(&idx.searcher, dicts, joined)
+                    });
             if known {
-                let joined = key.1;
                 out.push((i..i + 2, vec![vec![stem(&analyzers.en, &joined)]]));
                 i += 2;
                 continue;
